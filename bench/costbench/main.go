@@ -1,0 +1,331 @@
+// Command costbench measures the costs package: it generates FOCUS files,
+// times their import (rows/s and peak memory) and times cost breakdowns over
+// a large store. Figures are in bench/costs.md.
+//
+//	go run ./bench/costbench gen -rows 1000000 -o /tmp/focus-1m.csv
+//	go run ./bench/costbench import -db postgres://… /tmp/focus-1m.csv
+//	go run ./bench/costbench query -db postgres://… -rows 10000000
+package main
+
+import (
+	"bufio"
+	"compress/gzip"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"runtime"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/tallyhq/tally/costs"
+	"github.com/tallyhq/tally/db"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: costbench gen|import|query [flags]")
+		os.Exit(2)
+	}
+	var err error
+	switch os.Args[1] {
+	case "gen":
+		err = cmdGen(os.Args[2:])
+	case "import":
+		err = cmdImport(os.Args[2:])
+	case "query":
+		err = cmdQuery(os.Args[2:])
+	default:
+		err = fmt.Errorf("unknown command %q", os.Args[1])
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "costbench:", err)
+		os.Exit(1)
+	}
+}
+
+var header = []string{"AvailabilityZone", "BilledCost", "BillingAccountId", "BillingAccountName", "BillingCurrency", "BillingPeriodEnd", "BillingPeriodStart",
+	"ChargeCategory", "ChargeClass", "ChargeDescription", "ChargeFrequency", "ChargePeriodEnd", "ChargePeriodStart", "CommitmentDiscountCategory",
+	"CommitmentDiscountId", "CommitmentDiscountName", "CommitmentDiscountStatus", "CommitmentDiscountType", "ConsumedQuantity", "ConsumedUnit",
+	"ContractedCost", "ContractedUnitPrice", "EffectiveCost", "InvoiceIssuerName", "ListCost", "ListUnitPrice", "PricingCategory", "PricingQuantity",
+	"PricingUnit", "ProviderName", "PublisherName", "RegionId", "RegionName", "ResourceId", "ResourceName", "ResourceType", "ServiceCategory",
+	"ServiceName", "SkuId", "SkuPriceId", "SubAccountId", "SubAccountName", "Tags"}
+
+// generate writes n FOCUS 1.0 rows shaped like an AWS export: hourly
+// charges spread over `days` days from start, 40 services, 50 sub accounts,
+// 12 regions, 20 applications in the tags, amounts with 10 decimals.
+func generate(w io.Writer, n int, start time.Time, days int, seed uint64) error {
+	bw := bufio.NewWriterSize(w, 1<<20)
+	rng := rand.New(rand.NewPCG(seed, 7))
+	bw.WriteString(strings.Join(header, ",") + "\n")
+	regions := []string{"us-east-1", "us-east-2", "us-west-2", "eu-west-1", "eu-central-1", "ap-south-1", "ap-northeast-1", "ap-southeast-2", "sa-east-1", "ca-central-1", "eu-north-1", "me-south-1"}
+	cats := []string{"Compute", "Storage", "Databases", "Networking", "Analytics", "AI and Machine Learning", "Security", "Integration"}
+	for i := 0; i < n; i++ {
+		hour := rng.IntN(days * 24)
+		cs := start.Add(time.Duration(hour) * time.Hour)
+		bs := time.Date(cs.Year(), cs.Month(), 1, 0, 0, 0, 0, time.UTC)
+		svc := rng.IntN(40)
+		acct := rng.IntN(50)
+		cents := rng.Int64N(10_000_000_000) // up to 1.0000000000
+		billed := fmt.Sprintf("%d.%010d", cents/10_000_000_000, cents%10_000_000_000)
+		tags := "NULL"
+		if rng.IntN(10) < 7 {
+			tags = fmt.Sprintf(`"{""application"": ""app-%d"", ""environment"": ""%s""}"`, rng.IntN(20), []string{"prod", "dev", "staging"}[rng.IntN(3)])
+		}
+		fmt.Fprintf(bw, "NULL,%s,\"123456789012\",\"Bench\",\"USD\",\"%s\",\"%s\",\"Usage\",NULL,\"Usage of service %d\",\"Usage-Based\",\"%s\",\"%s\",NULL,NULL,NULL,NULL,NULL,%d.000000000000000,\"Hrs\",%s,0.0100000000,%s,\"Amazon Web Services, Inc.\",%s,\"0.01\",\"Standard\",1.00000000000,\"Hrs\",\"AWS\",\"Amazon Web Services, Inc.\",\"%s\",\"Region %s\",\"arn:aws:svc%d:%s:%012d:res/r-%08x\",NULL,NULL,\"%s\",\"Service %02d\",\"SKU%05d\",\"SKU%05d.PRICE\",\"%012d\",\"Account %d\",%s\n",
+			billed, bs.AddDate(0, 1, 0).Format(time.DateTime), bs.Format(time.DateTime), svc,
+			cs.Add(time.Hour).Format(time.DateTime), cs.Format(time.DateTime), rng.IntN(100), billed, billed, billed,
+			regions[svc%len(regions)], regions[svc%len(regions)], svc, regions[svc%len(regions)], acct, rng.Uint32(),
+			cats[svc%len(cats)], svc, rng.IntN(5000), rng.IntN(5000), 100000000000+acct, acct, tags)
+	}
+	return bw.Flush()
+}
+
+func cmdGen(args []string) error {
+	fs := flag.NewFlagSet("gen", flag.ExitOnError)
+	rows := fs.Int("rows", 1_000_000, "rows to write")
+	out := fs.String("o", "-", "output file (.gz compresses), - for stdout")
+	startS := fs.String("start", "2025-01-01", "first charge day")
+	days := fs.Int("days", 30, "days the charges spread over")
+	_ = fs.Parse(args)
+	start, err := time.Parse(time.DateOnly, *startS)
+	if err != nil {
+		return err
+	}
+	var w io.Writer = os.Stdout
+	if *out != "-" {
+		f, err := os.Create(*out)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		w = f
+		if strings.HasSuffix(*out, ".gz") {
+			gz := gzip.NewWriter(f)
+			defer gz.Close()
+			w = gz
+		}
+	}
+	return generate(w, *rows, start, *days, 1)
+}
+
+// peakRSS is the process's high-water resident set size from /proc.
+func peakRSS() string {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return "?"
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "VmHWM:") {
+			return strings.TrimSpace(strings.TrimPrefix(l, "VmHWM:"))
+		}
+	}
+	return "?"
+}
+
+func open(ctx context.Context, url string) (*db.DB, error) {
+	d, err := db.Open(ctx, url)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := d.Migrate(ctx); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+func cmdImport(args []string) error {
+	fs := flag.NewFlagSet("import", flag.ExitOnError)
+	url := fs.String("db", "", "database URL")
+	_ = fs.Parse(args)
+	ctx := context.Background()
+	d, err := open(ctx, *url)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	for _, name := range fs.Args() {
+		f, err := os.Open(name)
+		if err != nil {
+			return err
+		}
+		t0 := time.Now()
+		res, err := costs.ImportFOCUS(ctx, d, f, costs.ImportOptions{Name: name})
+		f.Close()
+		if err != nil {
+			return err
+		}
+		el := time.Since(t0)
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		fmt.Printf("%s (%s): %d rows in %s = %.0f rows/s; peak RSS %s, Go heap sys %d MiB\n", name, d.Kind, res.Import.RowsImported, el.Round(time.Millisecond),
+			float64(res.Import.RowsImported)/el.Seconds(), peakRSS(), ms.HeapSys>>20)
+	}
+	return nil
+}
+
+func cmdQuery(args []string) error {
+	fs := flag.NewFlagSet("query", flag.ExitOnError)
+	url := fs.String("db", "", "database URL")
+	rows := fs.Int("rows", 10_000_000, "cost rows to load first when the store has fewer")
+	runs := fs.Int("runs", 21, "runs per query")
+	fill := fs.String("fill", "import", "how to load missing rows on PostgreSQL: import (the real importer) or sql (generate_series, much faster)")
+	_ = fs.Parse(args)
+	ctx := context.Background()
+	d, err := open(ctx, *url)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	var have int
+	if err := d.NewSelect().Table("cost_rows").ColumnExpr("count(*)").Scan(ctx, &have); err != nil {
+		return err
+	}
+	start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	if have < *rows && *fill == "sql" && d.IsPostgres() {
+		t0 := time.Now()
+		if err := fillSQL(ctx, d, *rows-have, start); err != nil {
+			return err
+		}
+		fmt.Printf("filled %d rows with SQL in %s\n", *rows-have, time.Since(t0).Round(time.Second))
+		have = *rows
+		if _, err := d.ExecContext(ctx, "ANALYZE cost_rows; ANALYZE cost_daily"); err != nil {
+			return err
+		}
+	}
+	if have < *rows {
+		// Stream the generator straight into the importer: no file on disk.
+		// Several imports of 1M rows, each a different billing account so
+		// that none replaces another.
+		for done, part := have, 0; done < *rows; part++ {
+			n := min(1_000_000, *rows-done)
+			pr, pw := io.Pipe()
+			go func(seed uint64) {
+				var sb strings.Builder
+				_ = sb
+				pw.CloseWithError(generateAccount(pw, n, start, 90, seed))
+			}(uint64(part + 100))
+			t0 := time.Now()
+			res, err := costs.ImportFOCUS(ctx, d, pr, costs.ImportOptions{Name: fmt.Sprintf("gen-%d", part)})
+			if err != nil {
+				return err
+			}
+			done += int(res.Import.RowsImported)
+			fmt.Printf("loaded %d rows (%.0f rows/s)\n", done, float64(res.Import.RowsImported)/time.Since(t0).Seconds())
+		}
+		if d.IsPostgres() {
+			if _, err := d.ExecContext(ctx, "ANALYZE cost_rows; ANALYZE cost_daily"); err != nil {
+				return err
+			}
+		}
+	}
+	q := costs.Query{From: start, To: start.AddDate(0, 0, 89)}
+	month := costs.Query{From: start.AddDate(0, 1, 0), To: start.AddDate(0, 2, -1)}
+	filtered := month
+	filtered.Filters = []costs.Filter{{Dimension: costs.DimRegion, Values: []string{"us-east-1", "eu-west-1"}}}
+	cases := []struct {
+		name string
+		run  func() error
+	}{
+		{"total, 90 days", func() error { _, err := costs.Total(ctx, d, q); return err }},
+		{"breakdown SERVICE, 90 days", func() error { _, err := costs.Breakdown(ctx, d, q, costs.DimService, "", 10); return err }},
+		{"breakdown SUB_ACCOUNT, 1 month", func() error { _, err := costs.Breakdown(ctx, d, month, costs.DimSubAccount, "", 10); return err }},
+		{"breakdown REGION filtered, 1 month", func() error {
+			_, err := costs.Breakdown(ctx, d, filtered, costs.DimService, "", 10)
+			return err
+		}},
+		{"timeseries DAY, 90 days", func() error { _, err := costs.Timeseries(ctx, d, q, costs.Day); return err }},
+		{"anomalies SERVICE, 1 month", func() error {
+			_, err := costs.Anomalies(ctx, d, month, costs.DimService, costs.DefaultDetect)
+			return err
+		}},
+		{"breakdown TAG (raw rows), 1 day", func() error {
+			oneDay := costs.Query{From: start.AddDate(0, 0, 40), To: start.AddDate(0, 0, 40)}
+			_, err := costs.Breakdown(ctx, d, oneDay, costs.DimTag, "application", 10)
+			return err
+		}},
+	}
+	var total int
+	if err := d.NewSelect().Table("cost_rows").ColumnExpr("count(*)").Scan(ctx, &total); err != nil {
+		return err
+	}
+	var rollup int
+	_ = d.NewSelect().Table("cost_daily").ColumnExpr("count(*)").Scan(ctx, &rollup)
+	fmt.Printf("%s: %d cost rows, %d rollup rows, %d runs each\n", d.Kind, total, rollup, *runs)
+	for _, c := range cases {
+		var ds []time.Duration
+		for i := 0; i < *runs; i++ {
+			t0 := time.Now()
+			if err := c.run(); err != nil {
+				return fmt.Errorf("%s: %w", c.name, err)
+			}
+			ds = append(ds, time.Since(t0))
+		}
+		sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+		fmt.Printf("  %-36s p50 %8s  p95 %8s\n", c.name, ds[len(ds)/2].Round(10*time.Microsecond), ds[len(ds)*95/100].Round(10*time.Microsecond))
+	}
+	return nil
+}
+
+// generateAccount is generate with the billing account made unique per seed.
+func generateAccount(w io.Writer, n int, start time.Time, days int, seed uint64) error {
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(generate(pw, n, start, days, seed)) }()
+	br := bufio.NewReaderSize(pr, 1<<20)
+	bw := bufio.NewWriterSize(w, 1<<20)
+	acct := fmt.Sprintf(`"acct-%06d"`, seed)
+	for {
+		line, err := br.ReadString('\n')
+		if line != "" {
+			line = strings.Replace(line, `"123456789012"`, acct, 1)
+			if _, werr := bw.WriteString(line); werr != nil {
+				return werr
+			}
+		}
+		if err == io.EOF {
+			return bw.Flush()
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// fillSQL inserts n synthetic rows shaped like generate's (40 services, 50
+// sub accounts, 12 regions, 90 days, 70 % tagged with one of 20 apps) with
+// generate_series, then their daily rollup as the importer would write it.
+func fillSQL(ctx context.Context, d *db.DB, n int, start time.Time) error {
+	var imp costs.Import
+	imp.Kind, imp.Name, imp.Status, imp.StartedAt = "file", "fill-sql", costs.StatusOK, time.Now()
+	if _, err := d.NewInsert().Model(&imp).Exec(ctx); err != nil {
+		return err
+	}
+	s0 := start.Unix()
+	for done := 0; done < n; done += 1_000_000 {
+		m := min(1_000_000, n-done)
+		_, err := d.ExecContext(ctx, `INSERT INTO cost_rows (source_id, import_id, charge_period_start, charge_period_end, billing_period_start, billing_period_end,
+			billing_currency, billed_cost, effective_cost, list_cost, provider_name, billing_account_id, sub_account_id, service_name, service_category,
+			region_id, resource_id, charge_category, tags)
+		SELECT 0, ?, cs, cs + 3600, bps, bps + 2678400, 'USD', amt, amt, amt * 1.1, 'AWS', 'fill-' || ?::text,
+			lpad((g % 50)::text, 12, '0'), 'Service ' || lpad(((g / 50) % 40)::text, 2, '0'), 'Category ' || ((g / 50) % 8)::text,
+			'region-' || ((g / 50) % 12)::text, 'res-' || (g % 100000)::text, 'Usage',
+			CASE WHEN g % 10 < 7 THEN jsonb_build_object('application', 'app-' || ((g / 7) % 20)::text, 'environment', 'prod') ELSE '{}'::jsonb END
+		FROM (SELECT g, ? + (g % 2160) * 3600 AS cs, ? + ((g % 2160) / 720) * 2678400 AS bps, ((g * 7919) % 1000000)::numeric / 1000000 AS amt
+		      FROM generate_series(?::bigint, ?::bigint) AS g) x`, imp.ID, done, s0, s0, done, done+m-1)
+		if err != nil {
+			return fmt.Errorf("fill: %w", err)
+		}
+		fmt.Printf("filled %d rows\n", done+m)
+	}
+	_, err := d.ExecContext(ctx, `INSERT INTO cost_daily (source_id, import_id, billing_period_start, day, provider_name,
+		billing_account_id, sub_account_id, service_name, service_category, region_id, charge_category,
+		billing_currency, billed_cost, effective_cost, list_cost, row_count)
+	SELECT source_id, import_id, billing_period_start, charge_period_start - charge_period_start % 86400, provider_name,
+		billing_account_id, sub_account_id, service_name, service_category, region_id, charge_category,
+		billing_currency, SUM(billed_cost), SUM(effective_cost), SUM(list_cost), COUNT(*)
+	FROM cost_rows WHERE import_id = ? GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12`, imp.ID)
+	return err
+}

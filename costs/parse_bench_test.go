@@ -1,0 +1,70 @@
+package costs
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"testing"
+)
+
+// BenchmarkParseFOCUS measures the CSV parsing and validation side of an
+// import (no database) on the real sample, per row.
+func BenchmarkParseFOCUS(b *testing.B) {
+	data, err := os.ReadFile("testdata/focus-1.0-sample-aws.csv")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var row Row
+	b.ReportAllocs()
+	rows := 0
+	for b.Loop() {
+		fr, err := newFocusReader(bytes.NewReader(data))
+		if err != nil {
+			b.Fatal(err)
+		}
+		for {
+			_, errs, err := fr.next(&row)
+			if err == io.EOF {
+				break
+			}
+			if err != nil || errs != nil {
+				b.Fatal(err, errs)
+			}
+			rows++
+		}
+	}
+	b.ReportMetric(float64(rows)/b.Elapsed().Seconds(), "rows/s")
+}
+
+// BenchmarkEncodeCOPY measures encoding parsed rows into COPY text.
+func BenchmarkEncodeCOPY(b *testing.B) {
+	data, err := os.ReadFile("testdata/focus-1.0-sample-aws.csv")
+	if err != nil {
+		b.Fatal(err)
+	}
+	fr, _ := newFocusReader(bytes.NewReader(data))
+	var rows []Row
+	for {
+		var r Row
+		if _, _, err := fr.next(&r); err == io.EOF {
+			break
+		}
+		rows = append(rows, r)
+	}
+	pr, pw := io.Pipe()
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	w := &pgWriter{pw: pw, sourceID: "0", importID: "1"}
+	w.buf = newBuf(pw)
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		for i := range rows {
+			if err := w.write(&rows[i]); err != nil {
+				b.Fatal(err)
+			}
+			n++
+		}
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "rows/s")
+	pw.Close()
+}

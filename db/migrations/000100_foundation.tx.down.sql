@@ -1,0 +1,3 @@
+DROP TABLE api_tokens;
+--bun:split
+DROP TABLE sites;

@@ -1,0 +1,5 @@
+DROP TABLE salts;
+--bun:split
+DROP TABLE sessions;
+--bun:split
+DROP TABLE events;
