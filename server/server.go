@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -60,6 +61,9 @@ type Server struct {
 	metrics  *metrics
 	Registry *prometheus.Registry
 	shutdown []func(context.Context)
+	// notReady, when set, is why /readyz answers 503 even though the
+	// database is reachable (for example demo data still loading).
+	notReady atomic.Pointer[string]
 }
 
 // New builds the server; callers add domain routes with Handle before Serve.
@@ -122,10 +126,22 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	return nil
 }
 
+// SetNotReady makes /readyz answer 503 with reason until SetReady; load
+// balancers then keep traffic away while the process is still preparing.
+func (s *Server) SetNotReady(reason string) { s.notReady.Store(&reason) }
+
+// SetReady clears a reason given to SetNotReady.
+func (s *Server) SetReady() { s.notReady.Store(nil) }
+
 func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if reason := s.notReady.Load(); reason != nil {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte(*reason + "\n"))
+		return
+	}
 	if err := s.db.PingContext(ctx); err != nil {
 		s.log.WarnContext(ctx, "readiness: database not reachable", "err", err)
 		w.WriteHeader(http.StatusServiceUnavailable)

@@ -294,7 +294,9 @@ func checkEditorLogic(t *testing.T, ctx context.Context) {
 		{`mutation { updateSite(id: 1, input: {excludedPaths: ["/a", "/b"], honor|`, []string{"honorDnt"}},
 		{`mutation { createSite(input: {domain: "a"}) { timez|`, []string{"timezone"}},
 		{`query Q($s: Scop|`, []string{"Scope"}},
-		{`{ viewer { site { ... on Site|`, []string{"Site"}},
+		{`{ viewer { site { ... on Si|`, []string{"Site"}},
+		// A word already complete with no other choice needs no list.
+		{`{ viewer { site { ... on Site|`, nil},
 		{`subscription { hea|`, []string{"heartbeat"}},
 		{`query Q($domain: String!, $id: ID) { site(domain: $|`, []string{"domain", "id"}},
 		{`query Q($domain: String!, $id: ID) { site(id: $i|`, []string{"id"}},

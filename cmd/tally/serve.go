@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"time"
 
 	"github.com/tallyhq/tally/auth"
 	"github.com/tallyhq/tally/collect"
@@ -37,11 +38,6 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := ensureAdmin(ctx, d, cfg, stdout); err != nil {
 		return err
 	}
-	if *demo {
-		if err := loadDemo(ctx, d, cfg, stdout, false); err != nil {
-			return fmt.Errorf("demo data: %w", err)
-		}
-	}
 	app, err := buildApp(ctx, d, cfg, log)
 	if err != nil {
 		return err
@@ -58,7 +54,29 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("listen on %s (TALLY_ADDR): %w", cfg.Addr, err)
 	}
 	log.Info("listening", "addr", ln.Addr().String(), "playground", "http://"+displayAddr(ln.Addr())+"/")
-	return app.server.Serve(ctx, ln)
+	if !*demo {
+		return app.server.Serve(ctx, ln)
+	}
+	// The demo loads while the server already answers, so /healthz is up
+	// within a second; /readyz says 503 until the data is in.
+	app.server.SetNotReady("loading demo data")
+	demoDone := make(chan struct{})
+	go func() {
+		defer close(demoDone)
+		start := time.Now()
+		if err := loadDemo(ctx, d, cfg, stdout, false); err != nil {
+			if ctx.Err() == nil {
+				log.Error("demo data failed to load", "err", err)
+				app.server.SetNotReady("demo data failed to load: " + err.Error())
+			}
+			return
+		}
+		log.Info("demo data ready", "took", time.Since(start).Round(time.Millisecond).String())
+		app.server.SetReady()
+	}()
+	err = app.server.Serve(ctx, ln)
+	<-demoDone // the loader uses the database, which closes when we return
+	return err
 }
 
 // app is everything serve runs; buildApp is where domains are plugged in.

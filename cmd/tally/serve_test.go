@@ -65,6 +65,22 @@ func TestServeStartsAndStopsCleanly(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	// /healthz answers at once; /readyz waits for the demo data (tens of
+	// seconds under the race detector).
+	for {
+		res, err := http.Get("http://" + addr + "/readyz")
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == 200 {
+				break
+			}
+		}
+		if time.Now().After(deadline.Add(150 * time.Second)) {
+			cancel()
+			t.Fatalf("server never became ready: %s", stderr.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	if !strings.Contains(stdout.String(), "tly_") {
 		t.Fatalf("first start did not print an admin token: %q", stdout.String())
 	}
