@@ -38,7 +38,7 @@ type Options struct {
 	// QueueSize bounds the events waiting to be written (default 100,000).
 	// When it is full the endpoint answers 503 with Retry-After.
 	QueueSize int
-	// BatchSize is the most events one flush writes (default 10,000); a
+	// BatchSize is the most events one flush writes (default 25,000); a
 	// flush starts as soon as this many are queued.
 	BatchSize int
 	// FlushInterval is the longest an event waits in the queue while the
@@ -62,7 +62,7 @@ func (o *Options) defaults() {
 		o.QueueSize = 100_000
 	}
 	if o.BatchSize <= 0 {
-		o.BatchSize = 10_000
+		o.BatchSize = 25_000
 	}
 	if o.FlushInterval <= 0 {
 		o.FlushInterval = time.Second
