@@ -150,11 +150,19 @@ type acc struct {
 	revenue                           map[string]decimal.Decimal
 }
 
-func (a *acc) metrics(w Want, goal bool) Metrics {
+func (a *acc) metrics(w Want, goal bool) Metrics { return a.metricsWith(w, goal, true) }
+
+// metricsWith computes the metrics; without countVisitors a sketch's
+// visitors stay uncounted (zero), since counting a merged sketch is the
+// most expensive part of a breakdown row.
+func (a *acc) metricsWith(w Want, goal, countVisitors bool) Metrics {
 	m := Metrics{Pageviews: a.pageviews, Events: a.events, Visits: a.visits}
 	m.Visitors = a.visitors
 	if a.sk != nil {
-		m.Visitors = a.sk.Count()
+		m.Visitors = 0
+		if countVisitors {
+			m.Visitors = a.sk.Count()
+		}
 	}
 	if a.visits > 0 {
 		v := float64(a.visits)
@@ -183,6 +191,20 @@ func (a *acc) metrics(w Want, goal bool) Metrics {
 }
 
 type accs map[string]*acc
+
+// visitorsBound is an upper bound of the row's distinct visitors that costs
+// nothing to read: the exact count without a sketch, the estimate of a
+// HyperLogLog sketch, and the number of hashes (repeats included) of an
+// exact set that has not been deduplicated yet.
+func (a *acc) visitorsBound() int64 {
+	switch {
+	case a.sk == nil:
+		return a.visitors
+	case a.sk.hll != nil:
+		return a.sk.Count()
+	}
+	return int64(len(a.sk.set))
+}
 
 func (m accs) get(k string) *acc {
 	a := m[k]

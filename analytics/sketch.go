@@ -37,22 +37,83 @@ const queryExactLimit = 1 << 20
 // NewSketch returns an empty sketch.
 func NewSketch() *Sketch { return &Sketch{} }
 
-// dedupe removes repeated hashes with an open-addressing table (the hashes
-// are already uniformly mixed, so their low bits index it directly).
+// dedupe removes repeated hashes. Small sets go straight through an
+// open-addressing table (the hashes are already uniformly mixed, so their
+// low bits index it directly). Large sets are first split by their top bits
+// into parts of about dedupePart hashes, each deduplicated with a table that
+// stays in the CPU cache: a table for the whole set misses the cache on
+// nearly every probe, which made counting a 30-day union of 200,000+
+// visitors the slowest part of a dashboard.
 func (s *Sketch) dedupe() {
 	n := len(s.set)
 	if n < 2 {
 		return
 	}
+	if n <= 2*dedupePart {
+		s.set = dedupeTable(s.set, s.set[:0], nil)
+		return
+	}
+	bits := 1
+	for n>>bits > dedupePart {
+		bits++
+	}
+	parts := 1 << bits
+	shift := 64 - bits
+	start := make([]int, parts+1)
+	for _, h := range s.set {
+		start[h>>shift+1]++
+	}
+	for i := 1; i <= parts; i++ {
+		start[i] += start[i-1]
+	}
+	next := make([]int, parts)
+	copy(next, start[:parts])
+	split := make([]uint64, n)
+	for _, h := range s.set {
+		p := h >> shift
+		split[next[p]] = h
+		next[p]++
+	}
+	biggest := 0
+	for p := 0; p < parts; p++ {
+		biggest = max(biggest, start[p+1]-start[p])
+	}
+	table := make([]uint64, tableSize(biggest))
+	out := s.set[:0] // s.set's hashes are all in split now
+	for p := 0; p < parts; p++ {
+		out = dedupeTable(split[start[p]:start[p+1]], out, table)
+	}
+	s.set = out
+}
+
+// tableSize is the power of two at least twice n.
+func tableSize(n int) int {
 	size := 1
 	for size < 2*n {
 		size <<= 1
 	}
-	table := make([]uint64, size)
+	return size
+}
+
+// dedupePart is the size of the parts a large set is split into: its
+// table (16 bytes per hash) fits in a typical L2 cache.
+const dedupePart = 2048
+
+// dedupeTable appends the distinct hashes of in to out (which may share
+// in's backing array, since it never gets ahead of the reading) using
+// scratch as the table when it is large enough.
+func dedupeTable(in, out, scratch []uint64) []uint64 {
+	size := tableSize(len(in))
+	var table []uint64
+	if cap(scratch) >= size {
+		table = scratch[:size]
+		clear(table)
+	} else {
+		table = make([]uint64, size)
+	}
 	mask := uint64(size - 1)
-	out := s.set[:0]
 	zero := false
-	for _, h := range s.set {
+	for _, h := range in {
 		if h == 0 {
 			if !zero {
 				zero = true
@@ -70,7 +131,7 @@ func (s *Sketch) dedupe() {
 			}
 		}
 	}
-	s.set = out
+	return out
 }
 
 // mix spreads visitor ids over all 64 bits (the splitmix64 finalizer) so the

@@ -3,6 +3,7 @@ package analytics
 import (
 	"math"
 	"math/rand/v2"
+	"strconv"
 	"testing"
 )
 
@@ -52,5 +53,62 @@ func TestSketchRejectsGarbage(t *testing.T) {
 		if err := s.MergeBinary(b); err == nil {
 			t.Errorf("%v: merged garbage", b)
 		}
+	}
+}
+
+// repeatedHashes returns n hashes drawn from distinct values with repeats,
+// plus the number of distinct ones counted with a map.
+func repeatedHashes(r *rand.Rand, n, distinct int, withZero bool) ([]uint64, int) {
+	pool := make([]uint64, distinct)
+	for i := range pool {
+		pool[i] = mix(r.Uint64())
+	}
+	if withZero {
+		pool[0] = 0
+	}
+	out := make([]uint64, n)
+	seen := map[uint64]bool{}
+	for i := range out {
+		out[i] = pool[r.IntN(len(pool))]
+		seen[out[i]] = true
+	}
+	return out, len(seen)
+}
+
+func TestDedupeSmallAndPartitioned(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for _, c := range []struct {
+		n, distinct int
+		zero        bool
+	}{
+		{2, 1, false}, {100, 30, true}, {2 * dedupePart, dedupePart, false},
+		{2*dedupePart + 1, 2 * dedupePart, true}, {300_000, 225_000, true}, {300_000, 10, false},
+	} {
+		hashes, want := repeatedHashes(r, c.n, c.distinct, c.zero)
+		s := &Sketch{set: hashes}
+		if got := s.Count(); got != int64(want) {
+			t.Errorf("n=%d distinct=%d: count %d, want %d", c.n, c.distinct, got, want)
+		}
+		seen := map[uint64]bool{}
+		for _, h := range s.set {
+			if seen[h] {
+				t.Fatalf("n=%d: %x kept twice", c.n, h)
+			}
+			seen[h] = true
+		}
+	}
+}
+
+func BenchmarkDedupe(b *testing.B) {
+	for _, n := range []int{5_000, 300_000} {
+		src, _ := repeatedHashes(rand.New(rand.NewPCG(1, 2)), n, n*3/4, false)
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			buf := make([]uint64, n)
+			for b.Loop() {
+				copy(buf, src)
+				s := Sketch{set: buf}
+				s.dedupe()
+			}
+		})
 	}
 }

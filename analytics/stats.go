@@ -195,32 +195,102 @@ func Breakdown(ctx context.Context, d *db.DB, q *Query, dim Dimension, propKey s
 	if err != nil {
 		return nil, err
 	}
-	rows := make([]Row, 0, len(a))
+	keys := make([]string, 0, len(a))
 	for k, x := range a {
 		if x.pageviews == 0 && x.events == 0 && x.visitors == 0 && x.visits == 0 && (x.sk == nil || x.sk.Count() == 0) && len(x.revenue) == 0 {
 			continue
 		}
-		rows = append(rows, Row{Value: k, Metrics: x.metrics(w2, q.Goal != nil)})
+		keys = append(keys, k)
 	}
-	sort.Slice(rows, func(i, j int) bool {
-		vi, vj := o.value(&rows[i].Metrics), o.value(&rows[j].Metrics)
-		if vi != vj {
-			if o.Asc {
-				return vi < vj
+	less := func(r []Row) func(i, j int) bool {
+		return func(i, j int) bool {
+			vi, vj := o.value(&r[i].Metrics), o.value(&r[j].Metrics)
+			if vi != vj {
+				if o.Asc {
+					return vi < vj
+				}
+				return vi > vj
 			}
-			return vi > vj
+			return r[i].Value < r[j].Value
 		}
-		return rows[i].Value < rows[j].Value
-	})
-	p := &Page{Total: len(rows)}
+	}
+	goal := q.Goal != nil
+	need := offset + limit
+	var rows []Row
+	switch {
+	case o.Metric != "" && o.Metric != "VISITORS" && o.Metric != "CONVERSION_RATE":
+		// The order does not depend on visitors: sort without counting
+		// them, then count only the rows of the page.
+		rows = make([]Row, 0, len(keys))
+		for _, k := range keys {
+			rows = append(rows, Row{Value: k, Metrics: a[k].metricsWith(w2, goal, false)})
+		}
+		sort.Slice(rows, less(rows))
+		for i := offset; i < min(need, len(rows)); i++ {
+			rows[i].Metrics = a[rows[i].Value].metrics(w2, goal)
+		}
+	case o.Metric != "CONVERSION_RATE" && !o.Asc:
+		rows = topByVisitors(a, keys, w2, goal, need, less)
+	default:
+		rows = make([]Row, 0, len(keys))
+		for _, k := range keys {
+			rows = append(rows, Row{Value: k, Metrics: a[k].metrics(w2, goal)})
+		}
+		sort.Slice(rows, less(rows))
+	}
+	total := len(keys)
+	p := &Page{Total: total}
 	if offset > len(rows) {
 		offset = len(rows)
 	}
 	end := min(offset+limit, len(rows))
 	p.Rows = rows[offset:end]
-	p.HasNext = end < len(rows)
-	p.EndCursor = EncodeCursor(end)
+	p.HasNext = offset+limit < total
+	p.EndCursor = EncodeCursor(min(offset+limit, total))
 	return p, nil
+}
+
+// topByVisitors returns the first need rows by visitors, descending, in the
+// same order a full sort would give, counting as few sketches as it can:
+// rows are visited by an upper bound of their visitors, and once need rows
+// are counted and the need-th of them has more visitors than the next
+// row's bound, no row left can enter (a tie could, through the order by
+// value, so ties keep counting).
+func topByVisitors(a accs, keys []string, w Want, goal bool, need int, less func([]Row) func(i, j int) bool) []Row {
+	type cand struct {
+		key   string
+		bound int64
+	}
+	cands := make([]cand, len(keys))
+	for i, k := range keys {
+		cands[i] = cand{k, a[k].visitorsBound()}
+	}
+	sort.Slice(cands, func(i, j int) bool {
+		if cands[i].bound != cands[j].bound {
+			return cands[i].bound > cands[j].bound
+		}
+		return cands[i].key < cands[j].key
+	})
+	rows := make([]Row, 0, min(len(cands), 4*need))
+	// best holds the visitors of the counted rows, kept sorted descending
+	// and cut to need entries.
+	best := make([]int64, 0, need+1)
+	for _, c := range cands {
+		if len(best) == need && best[need-1] > c.bound {
+			break
+		}
+		m := a[c.key].metrics(w, goal)
+		rows = append(rows, Row{Value: c.key, Metrics: m})
+		j := sort.Search(len(best), func(j int) bool { return best[j] < m.Visitors })
+		best = append(best, 0)
+		copy(best[j+1:], best[j:])
+		best[j] = m.Visitors
+		if len(best) > need {
+			best = best[:need]
+		}
+	}
+	sort.Slice(rows, less(rows))
+	return rows
 }
 
 // String describes a query for logs (no visitor data).

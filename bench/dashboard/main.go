@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"time"
@@ -52,6 +53,8 @@ func run() error {
 	domain := flag.String("site", "bench.example.com", "site to query")
 	n := flag.Int("n", 30, "measured requests per variant (after 3 warm-up requests)")
 	page := flag.String("page", "/pricing", "page of the filtered variant")
+	only := flag.String("only", "", "run only this variant: unfiltered or filtered")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the measured requests to this file")
 	flag.Parse()
 	ctx := context.Background()
 	d, err := db.Open(ctx, *url)
@@ -101,10 +104,22 @@ func run() error {
 		{"unfiltered", nil},
 		{"page filter " + *page, []map[string]any{{"dimension": "PAGE", "is": []string{*page}}}},
 	} {
+		if *only != "" && (*only == "unfiltered") != (v.filters == nil) {
+			continue
+		}
 		vars := map[string]any{"id": strconv.FormatInt(site.ID, 10), "filters": v.filters}
 		var times []time.Duration
 		var sample []byte
 		for i := 0; i < *n+3; i++ {
+			if i == 3 && *cpuprofile != "" {
+				f, err := os.Create(*cpuprofile)
+				if err != nil {
+					return err
+				}
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return err
+				}
+			}
 			start := time.Now()
 			body, err := post(ts.URL, secret, vars)
 			if err != nil {
@@ -114,6 +129,9 @@ func run() error {
 				times = append(times, time.Since(start))
 			}
 			sample = body
+		}
+		if *cpuprofile != "" {
+			pprof.StopCPUProfile()
 		}
 		slices.Sort(times)
 		p := func(q float64) time.Duration {
