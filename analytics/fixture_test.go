@@ -19,6 +19,9 @@ type fixture struct {
 	loc      *time.Location
 	events   []db.Event
 	sessions map[int64]db.Session // final state by session id
+	// shared makes toQuery give queries a shared-scan cache, so that
+	// filtered questions are answered from one scan instead of SQL.
+	shared bool
 }
 
 // berlin covers the end of daylight-saving time on 2026-10-25 (a 25-hour day).

@@ -106,6 +106,9 @@ type Query struct {
 	Goal    *Goal
 	// Compare, when set, asks for a comparison range.
 	Compare Compare
+	// Scans, when set, lets the parts of one request share one read of the
+	// filtered raw rows (see scan.go); copies of the query share it.
+	Scans *Scans
 }
 
 // Want says which metrics to compute; the rest stay zero.

@@ -21,10 +21,19 @@ func compute(ctx context.Context, d *db.DB, q *Query, g grouping, w Want) (accs,
 		w.Visitors = true
 	}
 	roll := canUseRollups(q, g)
+	var sc *scan
+	if !roll && usesScan(q, g) && (w.eventGroup() || w.sessionGroup()) {
+		var err error
+		if sc, err = q.sharedScan(ctx, d); err != nil {
+			return nil, err
+		}
+	}
 	if w.eventGroup() {
 		var err error
 		if roll && (g.dim == "" || inList(g.dim, eventRollupDims)) {
 			err = rollupEvents(ctx, d, q, g, w, out)
+		} else if sc != nil {
+			sc.eventMetrics(q, g, w, out)
 		} else {
 			err = rawEvents(ctx, d, q, g, w, out, true, false)
 		}
@@ -36,6 +45,8 @@ func compute(ctx context.Context, d *db.DB, q *Query, g grouping, w Want) (accs,
 		var err error
 		if roll && (g.dim == "" || inList(g.dim, sessionRollupDims)) {
 			err = rollupSessions(ctx, d, q, g, out)
+		} else if sc != nil {
+			sc.visitMetrics(q, g, out)
 		} else {
 			err = rawSessions(ctx, d, q, g, out)
 		}

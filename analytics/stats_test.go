@@ -24,6 +24,9 @@ func (f *fixture) toQuery(t *testing.T, q oQuery) *analytics.Query {
 		t.Fatal(err)
 	}
 	out := &analytics.Query{Site: f.site, Range: r, Goal: q.goal}
+	if f.shared {
+		out.Scans = analytics.NewScans()
+	}
 	for i, fl := range q.filters {
 		x, err := analytics.NewFilter(fmt.Sprintf("filters[%d]", i), analytics.Dimension(fl.dim), fl.propKey, analytics.Op(fl.op), fl.values)
 		if err != nil {
@@ -135,14 +138,17 @@ func TestAggregateMatchesOracle(t *testing.T) {
 		ctx := context.Background()
 		f := loadFixture(t, d, "Europe/Berlin", 4000)
 		run := func(t *testing.T) {
-			for _, r := range ranges {
-				for _, fc := range filterCases {
-					q := oQuery{from: r.from, to: r.to, filters: fc.filters}
-					got, err := analytics.Aggregate(ctx, d, f.toQuery(t, q), analytics.AllMetrics)
-					if err != nil {
-						t.Fatalf("%s / %s: %v", r.name, fc.name, err)
+			for _, shared := range []bool{false, true} {
+				f.shared = shared
+				for _, r := range ranges {
+					for _, fc := range filterCases {
+						q := oQuery{from: r.from, to: r.to, filters: fc.filters}
+						got, err := analytics.Aggregate(ctx, d, f.toQuery(t, q), analytics.AllMetrics)
+						if err != nil {
+							t.Fatalf("%s / %s: %v", r.name, fc.name, err)
+						}
+						check(t, fmt.Sprintf("%s / %s (shared scan %v)", r.name, fc.name, shared), got, f.answer(q, all, allS)[""], false)
 					}
-					check(t, r.name+" / "+fc.name, got, f.answer(q, all, allS)[""], false)
 				}
 			}
 		}
@@ -166,26 +172,29 @@ func TestBreakdownMatchesOracle(t *testing.T) {
 			}
 			dimsToTest = append(dimsToTest, struct{ dim, propKey string }{string(dm), k})
 		}
-		for _, fc := range []int{0, 1, 5, 9} {
+		for _, fc := range []int{0, 1, 5, 7, 9} {
 			for _, dm := range dimsToTest {
-				q := oQuery{from: date(2026, 10, 17), to: date(2026, 10, 28), filters: filterCases[fc].filters}
-				name := fmt.Sprintf("%s(%s) / %s", dm.dim, dm.propKey, filterCases[fc].name)
-				page, err := analytics.Breakdown(ctx, d, f.toQuery(t, q), analytics.Dimension(dm.dim), dm.propKey, analytics.AllMetrics, analytics.Order{}, 1000, 0)
-				if err != nil {
-					t.Fatalf("%s: %v", name, err)
-				}
-				ek, sk := byDim(dm.dim, dm.propKey)
-				want := f.answer(q, ek, sk)
-				if page.Total != len(want) {
-					t.Errorf("%s: %d rows, oracle %d", name, page.Total, len(want))
-				}
-				for _, row := range page.Rows {
-					check(t, name+" = "+strconv.Quote(row.Value), row.Metrics, want[row.Value], false)
-				}
-				for i := 1; i < len(page.Rows); i++ {
-					a, b := page.Rows[i-1], page.Rows[i]
-					if a.Visitors < b.Visitors || (a.Visitors == b.Visitors && a.Value > b.Value) {
-						t.Errorf("%s: rows %d and %d out of order", name, i-1, i)
+				for _, shared := range []bool{false, true} {
+					f.shared = shared
+					q := oQuery{from: date(2026, 10, 17), to: date(2026, 10, 28), filters: filterCases[fc].filters}
+					name := fmt.Sprintf("%s(%s) / %s (shared scan %v)", dm.dim, dm.propKey, filterCases[fc].name, shared)
+					page, err := analytics.Breakdown(ctx, d, f.toQuery(t, q), analytics.Dimension(dm.dim), dm.propKey, analytics.AllMetrics, analytics.Order{}, 1000, 0)
+					if err != nil {
+						t.Fatalf("%s: %v", name, err)
+					}
+					ek, sk := byDim(dm.dim, dm.propKey)
+					want := f.answer(q, ek, sk)
+					if page.Total != len(want) {
+						t.Errorf("%s: %d rows, oracle %d", name, page.Total, len(want))
+					}
+					for _, row := range page.Rows {
+						check(t, name+" = "+strconv.Quote(row.Value), row.Metrics, want[row.Value], false)
+					}
+					for i := 1; i < len(page.Rows); i++ {
+						a, b := page.Rows[i-1], page.Rows[i]
+						if a.Visitors < b.Visitors || (a.Visitors == b.Visitors && a.Value > b.Value) {
+							t.Errorf("%s: rows %d and %d out of order", name, i-1, i)
+						}
 					}
 				}
 			}
@@ -246,39 +255,42 @@ func TestTimeseriesMatchesOracle(t *testing.T) {
 		}
 		for _, fc := range []int{0, 1, 5} {
 			for _, c := range cases {
-				q := oQuery{from: c.from, to: c.to, filters: filterCases[fc].filters}
-				pts, err := analytics.Timeseries(ctx, d, f.toQuery(t, q), c.iv, analytics.AllMetrics)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if len(pts) != c.buckets {
-					t.Fatalf("%s %s: %d buckets, want %d", c.iv, c.from.Format(time.DateOnly), len(pts), c.buckets)
-				}
-				// the oracle buckets by the local wall clock: bucket i holds [start_i, start_i+1)
-				starts := make([]int64, len(pts)+1)
-				for i, p := range pts {
-					starts[i] = p.Start.Unix()
-				}
-				_, starts[len(pts)] = f.bounds(q)
-				key := func(ts int64) string {
-					for i := 0; i < len(pts); i++ {
-						if ts >= starts[i] && ts < starts[i+1] {
-							return strconv.Itoa(i)
-						}
+				for _, shared := range []bool{false, true} {
+					f.shared = shared
+					q := oQuery{from: c.from, to: c.to, filters: filterCases[fc].filters}
+					pts, err := analytics.Timeseries(ctx, d, f.toQuery(t, q), c.iv, analytics.AllMetrics)
+					if err != nil {
+						t.Fatal(err)
 					}
-					return "out"
-				}
-				want := f.answer(q, func(e *db.Event, _ *db.Session) (string, bool) { return key(e.TS), true },
-					func(s *db.Session, _ map[string]bool) []string { return []string{key(s.StartedAt)} })
-				for i, p := range pts {
-					check(t, fmt.Sprintf("%s %s bucket %d (%s) / %s", c.iv, c.from.Format(time.DateOnly), i, p.Start, filterCases[fc].name), p.Metrics, want[strconv.Itoa(i)], false)
-				}
-				// independent check of the bucket starts: local midnights / hours
-				if c.iv == analytics.Day {
+					if len(pts) != c.buckets {
+						t.Fatalf("%s %s: %d buckets, want %d", c.iv, c.from.Format(time.DateOnly), len(pts), c.buckets)
+					}
+					// the oracle buckets by the local wall clock: bucket i holds [start_i, start_i+1)
+					starts := make([]int64, len(pts)+1)
 					for i, p := range pts {
-						want := time.Date(c.from.Year(), c.from.Month(), c.from.Day()+i, 0, 0, 0, 0, f.loc)
-						if !p.Start.Equal(want) {
-							t.Errorf("day bucket %d starts %s, want %s", i, p.Start, want)
+						starts[i] = p.Start.Unix()
+					}
+					_, starts[len(pts)] = f.bounds(q)
+					key := func(ts int64) string {
+						for i := 0; i < len(pts); i++ {
+							if ts >= starts[i] && ts < starts[i+1] {
+								return strconv.Itoa(i)
+							}
+						}
+						return "out"
+					}
+					want := f.answer(q, func(e *db.Event, _ *db.Session) (string, bool) { return key(e.TS), true },
+						func(s *db.Session, _ map[string]bool) []string { return []string{key(s.StartedAt)} })
+					for i, p := range pts {
+						check(t, fmt.Sprintf("%s %s bucket %d (%s) / %s (shared scan %v)", c.iv, c.from.Format(time.DateOnly), i, p.Start, filterCases[fc].name, shared), p.Metrics, want[strconv.Itoa(i)], false)
+					}
+					// independent check of the bucket starts: local midnights / hours
+					if c.iv == analytics.Day {
+						for i, p := range pts {
+							want := time.Date(c.from.Year(), c.from.Month(), c.from.Day()+i, 0, 0, 0, 0, f.loc)
+							if !p.Start.Equal(want) {
+								t.Errorf("day bucket %d starts %s, want %s", i, p.Start, want)
+							}
 						}
 					}
 				}

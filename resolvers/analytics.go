@@ -102,7 +102,7 @@ func (r *Resolver) statsQuery(ctx context.Context, site *db.Site, dr *model.Date
 	if err != nil {
 		return nil, err
 	}
-	q := &analytics.Query{Site: site, Range: rg}
+	q := &analytics.Query{Site: site, Range: rg, Scans: analytics.NewScans()}
 	for i, f := range filters {
 		field := fmt.Sprintf("filters[%d]", i)
 		var op analytics.Op
