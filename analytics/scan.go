@@ -2,7 +2,6 @@ package analytics
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"slices"
 	"sort"
@@ -26,9 +25,10 @@ import (
 // queries with an event filter and no goal, not grouped by a property, and
 // not larger than maxScanEvents matching events.
 
-// maxScanEvents bounds the events one shared scan keeps in memory (about
-// 100 bytes each); larger questions go to SQL part by part.
-const maxScanEvents = 2_000_000
+// maxScanEvents bounds the events (about 100 bytes each) and so the visits
+// (about 400) one shared scan keeps in memory: under about 150 MB. Larger
+// questions go to SQL part by part.
+const maxScanEvents = 300_000
 
 // Scans caches the shared scans of one request. The zero value is not
 // usable; NewScans makes one. It is safe for concurrent use by the
@@ -100,10 +100,10 @@ func loadScan(ctx context.Context, d *db.DB, q *Query) (*scan, error) {
 	var sessionIDs []int64
 	seen := map[int64]bool{}
 	bySession := map[int64][]int{}
-	err := eachRow(ctx, d, query, b.args, func(rows *sql.Rows) error {
+	err := eachRowDirect(ctx, d, query, b.args, func(scan func(...any) error) error {
 		var e scanEvent
 		var sid int64
-		if err := rows.Scan(&e.ts, &e.name, &e.visitor, &sid, &e.pathname, &e.hostname); err != nil {
+		if err := scan(&e.ts, &e.name, &e.visitor, &sid, &e.pathname, &e.hostname); err != nil {
 			return err
 		}
 		e.pageview = e.name == "pageview"
@@ -123,29 +123,19 @@ func loadScan(ctx context.Context, d *db.DB, q *Query) (*scan, error) {
 	}
 	// The visits: the same bounds as the SQL path's join (implied by the
 	// events being in the range) and the visit filters.
+	// in key order, so the lookups walk the primary key forwards
+	slices.Sort(sessionIDs)
 	const chunk = 5000
+	var results [][]*db.Session
 	for lo := 0; lo < len(sessionIDs); lo += chunk {
-		part := sessionIDs[lo:min(lo+chunk, len(sessionIDs))]
-		sb := &sqlb{pg: b.pg}
-		where := []string{"s.site_id = " + sb.arg(q.Site.ID)}
-		if sb.pg {
-			where = append(where, "s.session_id = ANY("+sb.arg(pgdialect.Array(part))+")")
-		} else {
-			ph := make([]string, len(part))
-			for i, id := range part {
-				ph[i] = sb.arg(id)
-			}
-			where = append(where, "s.session_id IN ("+strings.Join(ph, ", ")+")")
+		part, err := loadVisitChunk(ctx, d, q, sessionIDs[lo:min(lo+chunk, len(sessionIDs))])
+		if err != nil {
+			return nil, fmt.Errorf("filtered scan of visits: %w", err)
 		}
-		where = append(where, "s.last_seen >= "+sb.arg(q.Range.From()), "s.started_at < "+sb.arg(q.Range.To()))
-		where = append(where, sb.sessionFilterConds(q)...)
-		err := eachRow(ctx, d, "SELECT "+scanSessionCols+" FROM sessions s WHERE "+strings.Join(where, " AND "), sb.args, func(rows *sql.Rows) error {
-			s := &db.Session{SiteID: q.Site.ID}
-			if err := rows.Scan(&s.SessionID, &s.StartedAt, &s.LastSeen, &s.EntryPage, &s.ExitPage, &s.Hostname, &s.Referrer, &s.Source, &s.Channel,
-				&s.UTMSource, &s.UTMMedium, &s.UTMCampaign, &s.UTMTerm, &s.UTMContent, &s.Country, &s.Region, &s.City,
-				&s.Browser, &s.BrowserVersion, &s.OS, &s.OSVersion, &s.Device, &s.Pageviews, &s.Events, &s.Duration, &s.IsBounce); err != nil {
-				return err
-			}
+		results = append(results, part)
+	}
+	for _, part := range results {
+		for _, s := range part {
 			idx := bySession[s.SessionID]
 			v := scanVisit{s: s, events: make([]int32, len(idx))}
 			for n, i := range idx {
@@ -153,13 +143,40 @@ func loadScan(ctx context.Context, d *db.DB, q *Query) (*scan, error) {
 				v.events[n] = int32(i)
 			}
 			sc.visits = append(sc.visits, v)
-			return nil
-		})
-		if err != nil {
-			return nil, fmt.Errorf("filtered scan of visits: %w", err)
 		}
 	}
 	return sc, nil
+}
+
+// loadVisitChunk reads the visits of some ids, with the bounds of the SQL
+// path's join (implied by the events being in the range) and the visit
+// filters.
+func loadVisitChunk(ctx context.Context, d *db.DB, q *Query, ids []int64) ([]*db.Session, error) {
+	b := &sqlb{pg: d.IsPostgres()}
+	where := []string{"s.site_id = " + b.arg(q.Site.ID)}
+	if b.pg {
+		where = append(where, "s.session_id = ANY("+b.arg(pgdialect.Array(ids))+")")
+	} else {
+		ph := make([]string, len(ids))
+		for i, id := range ids {
+			ph[i] = b.arg(id)
+		}
+		where = append(where, "s.session_id IN ("+strings.Join(ph, ", ")+")")
+	}
+	where = append(where, "s.last_seen >= "+b.arg(q.Range.From()), "s.started_at < "+b.arg(q.Range.To()))
+	where = append(where, b.sessionFilterConds(q)...)
+	out := make([]*db.Session, 0, len(ids))
+	err := eachRowDirect(ctx, d, "SELECT "+scanSessionCols+" FROM sessions s WHERE "+strings.Join(where, " AND "), b.args, func(scan func(...any) error) error {
+		s := &db.Session{SiteID: q.Site.ID}
+		if err := scan(&s.SessionID, &s.StartedAt, &s.LastSeen, &s.EntryPage, &s.ExitPage, &s.Hostname, &s.Referrer, &s.Source, &s.Channel,
+			&s.UTMSource, &s.UTMMedium, &s.UTMCampaign, &s.UTMTerm, &s.UTMContent, &s.Country, &s.Region, &s.City,
+			&s.Browser, &s.BrowserVersion, &s.OS, &s.OSVersion, &s.Device, &s.Pageviews, &s.Events, &s.Duration, &s.IsBounce); err != nil {
+			return err
+		}
+		out = append(out, s)
+		return nil
+	})
+	return out, err
 }
 
 // bucketOf is the index of the time-series bucket holding ts, as keyExpr's
