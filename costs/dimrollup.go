@@ -7,6 +7,8 @@ import (
 
 	"github.com/shopspring/decimal"
 	"github.com/uptrace/bun"
+
+	"github.com/tallyhq/tally/db"
 )
 
 // dimOrder lists the dimensions of cost_dim_daily.
@@ -147,4 +149,17 @@ func refreshDimRollup(ctx context.Context, tx bun.Tx, pg bool, r dayRange) error
 		}
 	}
 	return nil
+}
+
+// RebuildDimRollup recomputes cost_dim_daily for every day of cost_daily,
+// for tools that fill cost_daily themselves (the benchmark's SQL filler);
+// imports keep it current on their own.
+func RebuildDimRollup(ctx context.Context, d *db.DB) error {
+	return d.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		lo, hi, err := dailySpan(ctx, tx, "1 = 1")
+		if err != nil {
+			return err
+		}
+		return refreshDimRollup(ctx, tx, d.IsPostgres(), dayRange{lo, hi})
+	})
 }
