@@ -83,7 +83,17 @@ func run() error {
 	_ = d.QueryRowContext(ctx, "SELECT COUNT(*) FROM analytics_session_rollups WHERE site_id = ?", site.ID).Scan(&sr)
 	fmt.Printf("built rollups (%d event rows, %d visit rows) in %s\n", er, sr, time.Since(start).Round(time.Millisecond))
 	if d.IsPostgres() {
-		_, _ = d.ExecContext(ctx, "ANALYZE")
+		// What autovacuum would do soon after such a load: statistics, and
+		// the visibility map that lets index-only scans skip the heap
+		// (without it the page-filtered dashboard took 1.2 s instead of
+		// 0.4 s at 10 M events).
+		start = time.Now()
+		for _, t := range []string{"events", "sessions"} {
+			if _, err := d.ExecContext(ctx, "VACUUM (ANALYZE) "+t); err != nil {
+				return fmt.Errorf("vacuum %s: %w", t, err)
+			}
+		}
+		fmt.Printf("vacuumed events and sessions in %s\n", time.Since(start).Round(time.Millisecond))
 	}
 	return nil
 }
