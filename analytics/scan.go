@@ -28,7 +28,7 @@ import (
 // maxScanEvents bounds the events (about 100 bytes each) and so the visits
 // (about 400) one shared scan keeps in memory: under about 150 MB. Larger
 // questions go to SQL part by part.
-const maxScanEvents = 300_000
+var maxScanEvents = 300_000
 
 // Scans caches the shared scans of one request. The zero value is not
 // usable; NewScans makes one. It is safe for concurrent use by the

@@ -342,3 +342,35 @@ func TestGoalsAndConversion(t *testing.T) {
 		}
 	})
 }
+
+// TestSharedScanFallsBackWhenTooLarge: a filtered question with more
+// matching events than the shared scan may hold is answered part by part in
+// SQL, with the same numbers.
+func TestSharedScanFallsBackWhenTooLarge(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := loadFixture(t, d, "UTC", 1500)
+		f.shared = true
+		q := oQuery{from: date(2026, 10, 17), to: date(2026, 10, 28), filters: filterCases[2].filters} // page is not "/"
+		want := f.answer(q, all, allS)[""]
+		if want == nil || want.events < 20 {
+			t.Fatalf("the fixture has too few matching events for this test: %+v", want)
+		}
+		for _, c := range []struct {
+			max    int
+			loaded bool
+		}{{int(want.events) - 1, false}, {int(want.events), true}} {
+			restore := analytics.SetMaxScanEvents(c.max)
+			aq := f.toQuery(t, q)
+			got, err := analytics.Aggregate(ctx, d, aq, analytics.AllMetrics)
+			restore()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if analytics.ScanLoaded(aq) != c.loaded {
+				t.Errorf("bound %d for %d matching events: shared scan loaded %v, want %v", c.max, want.events, !c.loaded, c.loaded)
+			}
+			check(t, fmt.Sprintf("bound %d", c.max), got, want, false)
+		}
+	})
+}
