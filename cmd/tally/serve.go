@@ -67,7 +67,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err := loadDemo(ctx, d, cfg, stdout, false); err != nil {
 			if ctx.Err() == nil {
 				log.Error("demo data failed to load", "err", err)
-				app.server.SetNotReady("demo data failed to load: " + err.Error())
+				app.server.SetNotReady("demo data failed to load; see the server log")
 			}
 			return
 		}
