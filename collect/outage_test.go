@@ -30,15 +30,20 @@ func TestDatabaseOutageKeepsEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer admin.Close()
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	name := "tally_outage_" + hex.EncodeToString(b)
 	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
 		t.Fatal(err)
 	}
+	// Cleanups run after the test's defers, so the admin connection is
+	// closed here, after the drop, not by a defer (which left the database
+	// behind).
 	t.Cleanup(func() {
-		_, _ = admin.ExecContext(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+		if _, err := admin.ExecContext(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+			t.Errorf("drop test database %s: %v", name, err)
+		}
+		_ = admin.Close()
 	})
 	u, _ := url.Parse(base)
 	u.Path = "/" + name
