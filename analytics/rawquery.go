@@ -3,10 +3,6 @@ package analytics
 import (
 	"context"
 	"database/sql"
-	"fmt"
-
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/tallyhq/tally/db"
 )
@@ -49,52 +45,4 @@ func eachRow(ctx context.Context, d *db.DB, query string, args []any, fn func(*s
 		return err
 	}
 	return tx.Commit()
-}
-
-// eachRowDirect is eachRow for the shared scan's large reads. On PostgreSQL
-// it reads through pgx itself instead of database/sql, whose per-column
-// conversions cost more than the query when a scan returns 100,000 rows;
-// fn gets a function that scans the current row.
-func eachRowDirect(ctx context.Context, d *db.DB, query string, args []any, fn func(scan func(dest ...any) error) error) error {
-	if !d.IsPostgres() {
-		return eachRow(ctx, d, query, args, func(rows *sql.Rows) error { return fn(rows.Scan) })
-	}
-	// bun writes the arguments into the statement as literals, as it does
-	// for every query here
-	text := d.QueryGen().FormatQuery(query, args...)
-	conn, err := d.Conn(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	return conn.Raw(func(dc any) error {
-		sc, ok := dc.(*stdlib.Conn)
-		if !ok {
-			return fmt.Errorf("driver connection is %T, not pgx", dc)
-		}
-		pc := sc.Conn()
-		tx, err := pc.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly})
-		if err != nil {
-			return err
-		}
-		defer func() { _ = tx.Rollback(ctx) }()
-		if _, err := tx.Exec(ctx, "SET LOCAL jit = off; SET LOCAL random_page_cost = 1.1"); err != nil {
-			return err
-		}
-		rows, err := tx.Query(ctx, text, pgx.QueryExecModeSimpleProtocol)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			if err := fn(rows.Scan); err != nil {
-				return err
-			}
-		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		rows.Close()
-		return tx.Commit(ctx)
-	})
 }

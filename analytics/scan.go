@@ -2,7 +2,9 @@ package analytics
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -97,22 +99,16 @@ func loadScan(ctx context.Context, d *db.DB, q *Query) (*scan, error) {
 	query := "SELECT e.ts, e.name, e.visitor_id, e.session_id, e.pathname, e.hostname FROM events e WHERE " +
 		strings.Join(conds, " AND ") + " LIMIT " + fmt.Sprint(maxScanEvents+1)
 	sc := &scan{}
-	var sessionIDs []int64
-	seen := map[int64]bool{}
-	bySession := map[int64][]int{}
-	err := eachRowDirect(ctx, d, query, b.args, func(scan func(...any) error) error {
+	bySession := map[int64][]int32{}
+	err := eachRow(ctx, d, query, b.args, func(rows *sql.Rows) error {
 		var e scanEvent
 		var sid int64
-		if err := scan(&e.ts, &e.name, &e.visitor, &sid, &e.pathname, &e.hostname); err != nil {
+		if err := rows.Scan(&e.ts, &e.name, &e.visitor, &sid, &e.pathname, &e.hostname); err != nil {
 			return err
 		}
 		e.pageview = e.name == "pageview"
-		bySession[sid] = append(bySession[sid], len(sc.events))
+		bySession[sid] = append(bySession[sid], int32(len(sc.events)))
 		sc.events = append(sc.events, e)
-		if !seen[sid] {
-			seen[sid] = true
-			sessionIDs = append(sessionIDs, sid)
-		}
 		return nil
 	})
 	if err != nil {
@@ -121,28 +117,20 @@ func loadScan(ctx context.Context, d *db.DB, q *Query) (*scan, error) {
 	if len(sc.events) > maxScanEvents {
 		return nil, nil
 	}
-	// The visits: the same bounds as the SQL path's join (implied by the
-	// events being in the range) and the visit filters.
 	// in key order, so the lookups walk the primary key forwards
-	slices.Sort(sessionIDs)
+	ids := slices.Sorted(maps.Keys(bySession))
 	const chunk = 5000
-	var results [][]*db.Session
-	for lo := 0; lo < len(sessionIDs); lo += chunk {
-		part, err := loadVisitChunk(ctx, d, q, sessionIDs[lo:min(lo+chunk, len(sessionIDs))])
+	for lo := 0; lo < len(ids); lo += chunk {
+		part, err := loadVisitChunk(ctx, d, q, ids[lo:min(lo+chunk, len(ids))])
 		if err != nil {
 			return nil, fmt.Errorf("filtered scan of visits: %w", err)
 		}
-		results = append(results, part)
-	}
-	for _, part := range results {
 		for _, s := range part {
 			idx := bySession[s.SessionID]
-			v := scanVisit{s: s, events: make([]int32, len(idx))}
-			for n, i := range idx {
+			for _, i := range idx {
 				sc.events[i].sess = s
-				v.events[n] = int32(i)
 			}
-			sc.visits = append(sc.visits, v)
+			sc.visits = append(sc.visits, scanVisit{s: s, events: idx})
 		}
 	}
 	return sc, nil
@@ -166,9 +154,9 @@ func loadVisitChunk(ctx context.Context, d *db.DB, q *Query, ids []int64) ([]*db
 	where = append(where, "s.last_seen >= "+b.arg(q.Range.From()), "s.started_at < "+b.arg(q.Range.To()))
 	where = append(where, b.sessionFilterConds(q)...)
 	out := make([]*db.Session, 0, len(ids))
-	err := eachRowDirect(ctx, d, "SELECT "+scanSessionCols+" FROM sessions s WHERE "+strings.Join(where, " AND "), b.args, func(scan func(...any) error) error {
+	err := eachRow(ctx, d, "SELECT "+scanSessionCols+" FROM sessions s WHERE "+strings.Join(where, " AND "), b.args, func(rows *sql.Rows) error {
 		s := &db.Session{SiteID: q.Site.ID}
-		if err := scan(&s.SessionID, &s.StartedAt, &s.LastSeen, &s.EntryPage, &s.ExitPage, &s.Hostname, &s.Referrer, &s.Source, &s.Channel,
+		if err := rows.Scan(&s.SessionID, &s.StartedAt, &s.LastSeen, &s.EntryPage, &s.ExitPage, &s.Hostname, &s.Referrer, &s.Source, &s.Channel,
 			&s.UTMSource, &s.UTMMedium, &s.UTMCampaign, &s.UTMTerm, &s.UTMContent, &s.Country, &s.Region, &s.City,
 			&s.Browser, &s.BrowserVersion, &s.OS, &s.OSVersion, &s.Device, &s.Pageviews, &s.Events, &s.Duration, &s.IsBounce); err != nil {
 			return err
@@ -223,8 +211,7 @@ func (a *acc) addVisit(s *db.Session) {
 
 // eventMetrics is rawEvents over the shared scan.
 func (sc *scan) eventMetrics(q *Query, g grouping, w Want, out accs) {
-	switch {
-	case g.dim.IsSession():
+	if g.dim.IsSession() {
 		// one group per visit: look it up once for all its events
 		for _, v := range sc.visits {
 			a := out.get(sessionValue(g.dim, v.s))
@@ -233,11 +220,14 @@ func (sc *scan) eventMetrics(q *Query, g grouping, w Want, out accs) {
 			}
 		}
 		return
-	case g.buckets != nil:
+	}
+	// with a visit filter, events whose visit failed it do not count
+	visitFiltered := hasSessionFilter(q)
+	if g.buckets != nil {
 		byBucket := make([]*acc, len(g.buckets))
 		for i := range sc.events {
 			e := &sc.events[i]
-			if hasSessionFilter(q) && e.sess == nil {
+			if visitFiltered && e.sess == nil {
 				continue
 			}
 			b, ok := bucketOf(g.buckets, e.ts)
@@ -254,7 +244,7 @@ func (sc *scan) eventMetrics(q *Query, g grouping, w Want, out accs) {
 	var total *acc
 	for i := range sc.events {
 		e := &sc.events[i]
-		if hasSessionFilter(q) && e.sess == nil {
+		if visitFiltered && e.sess == nil {
 			continue
 		}
 		if g.dim == "" {

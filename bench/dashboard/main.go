@@ -56,6 +56,9 @@ func run() error {
 	only := flag.String("only", "", "run only this variant: unfiltered or filtered")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the measured requests to this file")
 	flag.Parse()
+	if *only != "" && *only != "unfiltered" && *only != "filtered" {
+		return fmt.Errorf("-only must be unfiltered or filtered, not %q", *only)
+	}
 	ctx := context.Background()
 	d, err := db.Open(ctx, *url)
 	if err != nil {

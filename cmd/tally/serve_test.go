@@ -39,6 +39,19 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
+// awaitOK polls url until it answers 200, at most for wait.
+func awaitOK(url string, wait time.Duration) bool {
+	for deadline := time.Now().Add(wait); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if res, err := http.Get(url); err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 func TestServeStartsAndStopsCleanly(t *testing.T) {
 	addr := freeAddr(t)
 	dbURL := "sqlite:" + filepath.Join(t.TempDir(), "serve.db")
@@ -50,36 +63,15 @@ func TestServeStartsAndStopsCleanly(t *testing.T) {
 		done <- run(ctx, []string{"serve", "--demo", "--addr", addr, "--database-url", dbURL}, &stdout, &stderr)
 	}()
 
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		res, err := http.Get("http://" + addr + "/healthz")
-		if err == nil {
-			res.Body.Close()
-			if res.StatusCode == 200 {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			cancel()
-			t.Fatalf("server did not answer /healthz: %s", stderr.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 	// /healthz answers at once; /readyz waits for the demo data (tens of
 	// seconds under the race detector).
-	for {
-		res, err := http.Get("http://" + addr + "/readyz")
-		if err == nil {
-			res.Body.Close()
-			if res.StatusCode == 200 {
-				break
-			}
-		}
-		if time.Now().After(deadline.Add(150 * time.Second)) {
-			cancel()
-			t.Fatalf("server never became ready: %s", stderr.String())
-		}
-		time.Sleep(100 * time.Millisecond)
+	if !awaitOK("http://"+addr+"/healthz", 30*time.Second) {
+		cancel()
+		t.Fatalf("server did not answer /healthz: %s", stderr.String())
+	}
+	if !awaitOK("http://"+addr+"/readyz", 180*time.Second) {
+		cancel()
+		t.Fatalf("server never became ready: %s", stderr.String())
 	}
 	if !strings.Contains(stdout.String(), "tly_") {
 		t.Fatalf("first start did not print an admin token: %q", stdout.String())
@@ -126,12 +118,9 @@ func TestServeStartsAndStopsCleanly(t *testing.T) {
 	var out2 syncBuffer
 	go func() { done <- run(ctx2, []string{"serve", "--addr", addr, "--database-url", dbURL}, &out2, &stderr) }()
 	time.Sleep(300 * time.Millisecond)
-	for i := 0; i < 100; i++ {
-		if res, err := http.Get("http://" + addr + "/healthz"); err == nil {
-			res.Body.Close()
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
+	if !awaitOK("http://"+addr+"/healthz", 30*time.Second) {
+		cancel2()
+		t.Fatalf("second start did not answer /healthz: %s", stderr.String())
 	}
 	cancel2()
 	<-done
