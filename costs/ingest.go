@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/shopspring/decimal"
 	"github.com/uptrace/bun"
 
 	"github.com/tallyhq/tally/db"
@@ -39,74 +38,11 @@ const (
 	StatusFailed  = "failed"
 )
 
-// dailyRow is one row of the cost_daily rollup.
-type dailyRow struct {
-	bun.BaseModel `bun:"table:cost_daily"`
-
-	SourceID           int64           `bun:"source_id,notnull"`
-	ImportID           int64           `bun:"import_id,notnull"`
-	BillingPeriodStart int64           `bun:"billing_period_start,notnull"`
-	Day                int64           `bun:"day,notnull"`
-	ProviderName       string          `bun:"provider_name,notnull"`
-	BillingAccountID   string          `bun:"billing_account_id,notnull"`
-	SubAccountID       string          `bun:"sub_account_id,notnull"`
-	ServiceName        string          `bun:"service_name,notnull"`
-	ServiceCategory    string          `bun:"service_category,notnull"`
-	RegionID           string          `bun:"region_id,notnull"`
-	ChargeCategory     string          `bun:"charge_category,notnull"`
-	BillingCurrency    string          `bun:"billing_currency,notnull"`
-	BilledCost         decimal.Decimal `bun:"billed_cost,type:text,notnull"`
-	EffectiveCost      decimal.Decimal `bun:"effective_cost,type:text,notnull"`
-	ListCost           decimal.Decimal `bun:"list_cost,type:text,notnull"`
-	RowCount           int64           `bun:"row_count,notnull"`
-}
-
-type rollKey struct {
-	bps, day                                                       int64
-	provider, account, sub, service, category, region, charge, cur string
-}
-
-type rollVal struct {
-	billed, effective, list decimal.Decimal
-	n                       int64
-}
-
-// rollup sums rows per day and rollup dimensions while they stream by. It
-// is bounded by days × distinct dimension values, not by the row count.
-type rollup map[rollKey]*rollVal
-
 const daySeconds = 86400
 
 func dayOf(t time.Time) int64 {
 	u := t.Unix()
 	return u - ((u%daySeconds)+daySeconds)%daySeconds
-}
-
-func (ru rollup) add(r *Row) {
-	k := rollKey{
-		bps: r.BillingPeriodStart.Unix(), day: dayOf(r.ChargePeriodStart),
-		provider: r.ProviderName, account: r.BillingAccountID, sub: r.SubAccountID,
-		service: r.ServiceName, category: r.ServiceCategory, region: r.RegionID,
-		charge: r.ChargeCategory, cur: r.BillingCurrency,
-	}
-	v := ru[k]
-	if v == nil {
-		// The strings point into the CSV record; copy them so that the map
-		// does not keep every distinct row's whole record alive.
-		k.provider, k.account, k.sub = strings.Clone(k.provider), strings.Clone(k.account), strings.Clone(k.sub)
-		k.service, k.category, k.region = strings.Clone(k.service), strings.Clone(k.category), strings.Clone(k.region)
-		k.charge, k.cur = strings.Clone(k.charge), strings.Clone(k.cur)
-		v = &rollVal{}
-		ru[k] = v
-	}
-	v.billed = v.billed.Add(r.BilledCost)
-	if r.EffectiveCost.Valid {
-		v.effective = v.effective.Add(r.EffectiveCost.Decimal)
-	}
-	if r.ListCost.Valid {
-		v.list = v.list.Add(r.ListCost.Decimal)
-	}
-	v.n++
 }
 
 // rowWriter streams rows into cost_rows inside the import's transaction.
@@ -180,7 +116,11 @@ func ingestTx(ctx context.Context, d *db.DB, rec *Import, rep replacement, produ
 		}
 	}()
 	affected := emptyRange() // days whose dimension rollup must be redone
+	var windowIDs []int64    // earlier syncs whose resource months to redo
 	if !rep.from.IsZero() {
+		if windowIDs, err = windowImports(ctx, tx, rep); err != nil {
+			return err
+		}
 		n, err := deleteWindow(ctx, tx, rep)
 		if err != nil {
 			return err
@@ -196,10 +136,7 @@ func ingestTx(ctx context.Context, d *db.DB, rec *Import, rep replacement, produ
 			return err
 		}
 	}
-	// PostgreSQL sums the rollup itself after COPY (exact NUMERIC, in C);
-	// SQLite's TEXT amounts are summed here while the rows stream by.
-	ru := rollup{}
-	goRollup := !d.IsPostgres()
+	var sums streamRollups
 	keys := map[exportKey]bool{}
 	var last exportKey
 	emit := func(r *Row) error {
@@ -209,9 +146,7 @@ func ingestTx(ctx context.Context, d *db.DB, rec *Import, rep replacement, produ
 		if err := w.write(r); err != nil {
 			return err
 		}
-		if goRollup {
-			ru.add(r)
-		}
+		sums.add(r)
 		if rep.export && (r.ProviderName != last.provider || r.BillingAccountID != last.account || r.BillingPeriodStart.Unix() != last.bps || len(keys) == 0) {
 			last = exportKey{strings.Clone(r.ProviderName), strings.Clone(r.BillingAccountID), r.BillingPeriodStart.Unix()}
 			keys[last] = true
@@ -233,12 +168,11 @@ func ingestTx(ctx context.Context, d *db.DB, rec *Import, rep replacement, produ
 		}
 		rec.RowsReplaced += n
 	}
-	if goRollup {
-		if err := insertRollup(ctx, tx, ru, rec); err != nil {
-			return err
-		}
-	} else if _, err := tx.ExecContext(ctx, pgRollupSQL, rec.ID); err != nil {
-		return fmt.Errorf("write daily rollup: %w", err)
+	if err := sums.write(ctx, tx, d.IsPostgres(), rec); err != nil {
+		return err
+	}
+	if err := refreshWindowResources(ctx, tx, d.IsPostgres(), rep, windowIDs); err != nil {
+		return err
 	}
 	lo, hi, err := dailySpan(ctx, tx, "import_id = ?", rec.ID)
 	if err != nil {
@@ -286,6 +220,9 @@ func deleteExport(ctx context.Context, tx bun.Tx, k exportKey, importID int64, p
 		return 0, fmt.Errorf("replace earlier rows of %s account %q: %w", k.provider, k.account, err)
 	}
 	n, _ := res.RowsAffected()
+	if err := deleteKeyRollups(ctx, tx, ids, k); err != nil {
+		return 0, err
+	}
 	lo, hi, err := dailySpan(ctx, tx, "provider_name = ? AND billing_account_id = ? AND billing_period_start = ? AND source_id = 0 AND import_id <> ?", k.provider, k.account, k.bps, importID)
 	if err != nil {
 		return 0, err
@@ -308,44 +245,23 @@ func deleteWindow(ctx context.Context, tx bun.Tx, rep replacement) (int64, error
 	if _, err := tx.ExecContext(ctx, `DELETE FROM cost_daily WHERE source_id = ? AND day >= ? AND day < ?`, rep.sourceID, from, to); err != nil {
 		return 0, fmt.Errorf("replace rollup of the sync window: %w", err)
 	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM cost_tag_daily WHERE source_id = ? AND day >= ? AND day < ?`, rep.sourceID, from, to); err != nil {
+		return 0, fmt.Errorf("replace tag rollup of the sync window: %w", err)
+	}
 	return n, nil
 }
 
-func insertRollup(ctx context.Context, tx bun.Tx, ru rollup, rec *Import) error {
-	batch := make([]dailyRow, 0, 500)
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
-		if _, err := tx.NewInsert().Model(&batch).Exec(ctx); err != nil {
-			return fmt.Errorf("write daily rollup: %w", err)
-		}
-		batch = batch[:0]
-		return nil
-	}
-	for k, v := range ru {
-		batch = append(batch, dailyRow{
-			SourceID: rec.SourceID, ImportID: rec.ID, BillingPeriodStart: k.bps, Day: k.day,
-			ProviderName: k.provider, BillingAccountID: k.account, SubAccountID: k.sub,
-			ServiceName: k.service, ServiceCategory: k.category, RegionID: k.region,
-			ChargeCategory: k.charge, BillingCurrency: k.cur,
-			BilledCost: v.billed, EffectiveCost: v.effective, ListCost: v.list, RowCount: v.n,
-		})
-		if len(batch) == cap(batch) {
-			if err := flush(); err != nil {
-				return err
-			}
-		}
-	}
-	return flush()
-}
+const dailyRollupInsert = `cost_daily (source_id, import_id, billing_period_start, day, provider_name,
+	billing_account_id, sub_account_id, service_name, service_category, region_id, charge_category,
+	billing_currency, billed_cost, effective_cost, list_cost, row_count)`
 
-// pgRollupSQL fills cost_daily for one import from its rows.
-const pgRollupSQL = `INSERT INTO cost_daily (source_id, import_id, billing_period_start, day, provider_name,
-	billing_account_id, sub_account_id, service_name, service_category, region_id, charge_category,
-	billing_currency, billed_cost, effective_cost, list_cost, row_count)
-SELECT source_id, import_id, billing_period_start, charge_period_start - charge_period_start % 86400, provider_name,
-	billing_account_id, sub_account_id, service_name, service_category, region_id, charge_category,
-	billing_currency, SUM(billed_cost), COALESCE(SUM(effective_cost), 0), COALESCE(SUM(list_cost), 0), COUNT(*)
-FROM cost_rows WHERE import_id = ?
-GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12`
+// dailyRollupSelect reads the cost_rows matching where per cost_daily key.
+func dailyRollupSelect(pg bool, where string) string {
+	const keys = `source_id, import_id, billing_period_start, charge_period_start - charge_period_start % 86400, provider_name,
+	billing_account_id, sub_account_id, service_name, service_category, region_id, charge_category, billing_currency`
+	if pg {
+		return "SELECT " + keys + `, SUM(billed_cost), COALESCE(SUM(effective_cost), 0), COALESCE(SUM(list_cost), 0), COUNT(*)
+FROM cost_rows WHERE ` + where + ` GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12`
+	}
+	return "SELECT " + keys + ", billed_cost, COALESCE(effective_cost, '0'), COALESCE(list_cost, '0'), 1 FROM cost_rows WHERE " + where
+}

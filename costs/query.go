@@ -29,8 +29,9 @@ const (
 	DimTag             Dimension = "TAG"
 )
 
-// rollupColumns are the dimensions the daily rollup keeps; the others
-// (resource, tags) are answered from the raw rows.
+// rollupColumns are the dimensions the daily rollup keeps; resources and
+// tags have rollups of their own (keyrollup.go) for breakdowns, and are
+// otherwise answered from the raw rows.
 var rollupColumns = map[Dimension]string{
 	DimProvider:        "provider_name",
 	DimService:         "service_name",
@@ -315,10 +316,19 @@ func Breakdown(ctx context.Context, d *db.DB, q Query, dim Dimension, tagKey str
 	if limit <= 0 || limit > 1000 {
 		limit = 1000
 	}
-	p := newPlan(d, q, dim)
-	var eargs []any
-	expr := p.dimExpr(dim, tagKey, &eargs)
-	gs, err := p.aggregate(ctx, []string{expr}, eargs)
+	var gs []group
+	var err error
+	switch {
+	case dim == DimTag && onlyFiltersOn(q, DimTag, tagKey):
+		gs, err = tagBreakdown(ctx, d, q, tagKey)
+	case dim == DimResource && onlyFiltersOn(q, DimResource, ""):
+		gs, err = resourceBreakdown(ctx, d, q, limit)
+	default:
+		p := newPlan(d, q, dim)
+		var eargs []any
+		expr := p.dimExpr(dim, tagKey, &eargs)
+		gs, err = p.aggregate(ctx, []string{expr}, eargs)
+	}
 	if err != nil {
 		return nil, err
 	}

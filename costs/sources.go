@@ -162,7 +162,7 @@ func (s *Sources) Delete(ctx context.Context, id int64) (bool, error) {
 		if err != nil {
 			return err
 		}
-		for _, t := range []string{"cost_rows", "cost_daily"} {
+		for _, t := range []string{"cost_rows", "cost_daily", "cost_tag_daily", "cost_resource_monthly"} {
 			if _, err := tx.ExecContext(ctx, "DELETE FROM "+t+" WHERE source_id = ?", id); err != nil {
 				return err
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"embed"
 	"fmt"
+	"strings"
 
 	"github.com/uptrace/bun/migrate"
 )
@@ -18,11 +19,55 @@ import (
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-// Migrations returns the embedded migration set.
-func Migrations() (*migrate.Migrations, error) {
+// A data migration is written in Go where SQL cannot do the same on both
+// stores, such as summing SQLite's TEXT amounts exactly. Domain packages
+// register theirs (db cannot import them); it runs in name order among the
+// SQL files, in every binary that links the registering package.
+type dataMigration struct {
+	name string
+	up   func(ctx context.Context, d *DB) error
+}
+
+var dataMigrations []dataMigration
+
+// RegisterDataMigration adds a Go migration named like the SQL files
+// (number_comment); call it from an init function.
+func RegisterDataMigration(name string, up func(ctx context.Context, d *DB) error) {
+	dataMigrations = append(dataMigrations, dataMigration{name, up})
+}
+
+// DataMigrationNames lists the registered data migrations.
+func DataMigrationNames() []string {
+	var out []string
+	for _, dm := range dataMigrations {
+		out = append(out, dm.name)
+	}
+	return out
+}
+
+// migrations returns the embedded SQL migrations and the registered data
+// migrations, the latter bound to d.
+func (d *DB) migrations() (*migrate.Migrations, error) {
 	m := migrate.NewMigrations()
 	if err := m.Discover(migrationFiles); err != nil {
 		return nil, fmt.Errorf("discover migrations: %w", err)
+	}
+	for _, dm := range dataMigrations {
+		num, comment, _ := strings.Cut(dm.name, "_")
+		up := dm.up
+		m.Add(migrate.Migration{
+			Name:    num,
+			Comment: comment,
+			Up: func(ctx context.Context, _ *migrate.Migrator, _ *migrate.Migration) error {
+				if err := up(ctx, d); err != nil {
+					return fmt.Errorf("data migration %s: %w", dm.name, err)
+				}
+				return nil
+			},
+			// Data migrations only fill derived tables that the SQL
+			// migration before them creates and drops.
+			Down: func(context.Context, *migrate.Migrator, *migrate.Migration) error { return nil },
+		})
 	}
 	return m, nil
 }
@@ -52,7 +97,7 @@ func templateData(k Kind) map[string]string {
 
 // Migrator returns a Bun migrator over the embedded migrations.
 func (d *DB) Migrator() (*migrate.Migrator, error) {
-	m, err := Migrations()
+	m, err := d.migrations()
 	if err != nil {
 		return nil, err
 	}

@@ -17,6 +17,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"time"
@@ -56,7 +57,12 @@ var header = []string{"AvailabilityZone", "BilledCost", "BillingAccountId", "Bil
 
 // generate writes n FOCUS 1.0 rows shaped like an AWS export: hourly
 // charges spread over `days` days from start, 40 services, 50 sub accounts,
-// 12 regions, 20 applications in the tags, amounts with 10 decimals.
+// 12 regions, 20 applications in the tags, amounts with 10 decimals, and
+// resources drawn from a fixed fleet (resourcesPerService per service and
+// sub account: 20,000) that is billed again and again, as in a real export.
+// Until 2026-12-01 every row had its own random resource id.
+const resourcesPerService = 10
+
 func generate(w io.Writer, n int, start time.Time, days int, seed uint64) error {
 	bw := bufio.NewWriterSize(w, 1<<20)
 	rng := rand.New(rand.NewPCG(seed, 7))
@@ -78,7 +84,7 @@ func generate(w io.Writer, n int, start time.Time, days int, seed uint64) error 
 		fmt.Fprintf(bw, "NULL,%s,\"123456789012\",\"Bench\",\"USD\",\"%s\",\"%s\",\"Usage\",NULL,\"Usage of service %d\",\"Usage-Based\",\"%s\",\"%s\",NULL,NULL,NULL,NULL,NULL,%d.000000000000000,\"Hrs\",%s,0.0100000000,%s,\"Amazon Web Services, Inc.\",%s,\"0.01\",\"Standard\",1.00000000000,\"Hrs\",\"AWS\",\"Amazon Web Services, Inc.\",\"%s\",\"Region %s\",\"arn:aws:svc%d:%s:%012d:res/r-%08x\",NULL,NULL,\"%s\",\"Service %02d\",\"SKU%05d\",\"SKU%05d.PRICE\",\"%012d\",\"Account %d\",%s\n",
 			billed, bs.AddDate(0, 1, 0).Format(time.DateTime), bs.Format(time.DateTime), svc,
 			cs.Add(time.Hour).Format(time.DateTime), cs.Format(time.DateTime), rng.IntN(100), billed, billed, billed,
-			regions[svc%len(regions)], regions[svc%len(regions)], svc, regions[svc%len(regions)], acct, rng.Uint32(),
+			regions[svc%len(regions)], regions[svc%len(regions)], svc, regions[svc%len(regions)], acct, rng.IntN(resourcesPerService),
 			cats[svc%len(cats)], svc, rng.IntN(5000), rng.IntN(5000), 100000000000+acct, acct, tags)
 	}
 	return bw.Flush()
@@ -140,6 +146,7 @@ func open(ctx context.Context, url string) (*db.DB, error) {
 func cmdImport(args []string) error {
 	fs := flag.NewFlagSet("import", flag.ExitOnError)
 	url := fs.String("db", "", "database URL")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the imports to this file")
 	_ = fs.Parse(args)
 	ctx := context.Background()
 	d, err := open(ctx, *url)
@@ -147,6 +154,17 @@ func cmdImport(args []string) error {
 		return err
 	}
 	defer d.Close()
+	if *cpuprofile != "" {
+		pf, err := os.Create(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer pf.Close()
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	for _, name := range fs.Args() {
 		f, err := os.Open(name)
 		if err != nil {

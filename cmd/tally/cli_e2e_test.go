@@ -25,7 +25,8 @@ func tally(t *testing.T, args ...string) (int, string, string) {
 	return code, out.String(), errb.String()
 }
 
-// migrationFiles lists the migrations as the source tree has them, the
+// migrationFiles lists the migrations as the source tree has them (SQL
+// files, and the data migrations the linked packages register), the
 // expectation for `migrate status` computed without the migrator.
 func migrationFiles(t *testing.T) []string {
 	t.Helper()
@@ -36,6 +37,10 @@ func migrationFiles(t *testing.T) []string {
 	var names []string
 	for _, f := range files {
 		names = append(names, strings.TrimSuffix(strings.TrimSuffix(filepath.Base(f), ".up.sql"), ".tx"))
+	}
+	names = append(names, db.DataMigrationNames()...)
+	if len(names) == len(files) {
+		t.Fatal("no data migration registered: the binary should link the costs package's")
 	}
 	sort.Strings(names)
 	return names

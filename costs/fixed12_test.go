@@ -1,0 +1,58 @@
+package costs
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/shopspring/decimal"
+)
+
+// fixed12 must agree with decimal arithmetic wherever it accepts a value,
+// and refuse what it cannot hold exactly.
+func TestFixed12MatchesDecimal(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	cases := []struct {
+		name string
+		vals []string
+	}{
+		{"small", []string{"0.01", "1.5", "-0.25", "0"}},
+		{"twelve places", []string{"0.000000000001", "123.456789012345", "-0.999999999999"}},
+		{"large", []string{"999999.999999999999", "12345678901234567", "-5000000000000000"}},
+		{"cancel", []string{"7.77", "-7.77", "1e-12", "-1e-12"}},
+	}
+	var random []string
+	for range 2000 {
+		c := rng.Int64N(1e17) - 5e16
+		random = append(random, decimal.New(c, -int32(rng.IntN(13))).String())
+	}
+	cases = append(cases, struct {
+		name string
+		vals []string
+	}{"random", random})
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var f fixed12
+			want := decimal.Zero
+			for _, s := range tc.vals {
+				d := decimal.RequireFromString(s)
+				if !f.add(d) {
+					t.Fatalf("add(%s) refused", s)
+				}
+				want = want.Add(d)
+			}
+			if got := f.decimal(); !got.Equal(want) {
+				t.Fatalf("sum = %s, want %s", got, want)
+			}
+		})
+	}
+	refused := []string{"0.0000000000001", "99999999999999.999999999999", "1234567890123456789", "1e20"}
+	for _, s := range refused {
+		var f fixed12
+		if f.add(decimal.RequireFromString(s)) {
+			t.Errorf("add(%s) accepted a value fixed12 cannot hold exactly", s)
+		}
+		if !f.decimal().IsZero() {
+			t.Errorf("a refused add(%s) changed the sum to %s", s, f.decimal())
+		}
+	}
+}

@@ -1,0 +1,276 @@
+package costs
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/shopspring/decimal"
+	"github.com/uptrace/bun"
+
+	"github.com/tallyhq/tally/db"
+)
+
+// onlyFiltersOn reports whether every filter of q is on dim (and, for TAG,
+// on tagKey): such a breakdown can be answered from dim's own rollup.
+func onlyFiltersOn(q Query, dim Dimension, tagKey string) bool {
+	for _, f := range q.Filters {
+		if f.Dimension != dim || (dim == DimTag && f.TagKey != tagKey) {
+			return false
+		}
+	}
+	return true
+}
+
+// keepValue applies filters on the grouped dimension to one group's value.
+func keepValue(fs []Filter, v string) bool {
+	for _, f := range fs {
+		if len(f.Values) == 0 {
+			continue
+		}
+		if slices.Contains(f.Values, v) == f.Exclude {
+			return false
+		}
+	}
+	return true
+}
+
+// sumPart is one SELECT of key columns followed by billed, effective and
+// list cost and a row count; neg subtracts it.
+type sumPart struct {
+	sel  string
+	args []any
+	neg  bool
+}
+
+// keyedSum is the sums of one group; keys end with the currency.
+type keyedSum struct {
+	keys []string
+	Amounts
+	n int64
+}
+
+// sumParts adds up parts per key (nkeys columns, the last the currency)
+// and drops groups left without rows. With rank > 0 only the first rank
+// groups per currency in breakdown order are returned; PostgreSQL ranks
+// them itself (a resource breakdown has a hundred thousand groups).
+func sumParts(ctx context.Context, d *db.DB, nkeys int, parts []sumPart, rank int) ([]keyedSum, error) {
+	if d.IsPostgres() {
+		return sumPartsPG(ctx, d, nkeys, parts, rank)
+	}
+	idx := map[string]*keyedSum{}
+	var order []string
+	keys := make([]string, nkeys)
+	var amt [3]string
+	var n int64
+	dest := make([]any, 0, nkeys+4)
+	for i := range keys {
+		dest = append(dest, &keys[i])
+	}
+	dest = append(dest, &amt[0], &amt[1], &amt[2], &n)
+	for _, p := range parts {
+		if err := func() error {
+			rows, err := d.QueryContext(ctx, p.sel, p.args...)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				if err := rows.Scan(dest...); err != nil {
+					return err
+				}
+				var v [3]decimal.Decimal
+				for i, s := range amt {
+					if v[i], err = decimal.NewFromString(s); err != nil {
+						return fmt.Errorf("amount %q: %w", s, err)
+					}
+					if p.neg {
+						v[i] = v[i].Neg()
+					}
+				}
+				k := strings.Join(keys, "\x00")
+				g := idx[k]
+				if g == nil {
+					g = &keyedSum{keys: slices.Clone(keys), Amounts: Amounts{Currency: keys[nkeys-1]}}
+					idx[k] = g
+					order = append(order, k)
+				}
+				g.add(v[0], v[1], v[2])
+				if p.neg {
+					g.n -= n
+				} else {
+					g.n += n
+				}
+			}
+			return rows.Err()
+		}(); err != nil {
+			return nil, fmt.Errorf("cost query: %w", err)
+		}
+	}
+	out := make([]keyedSum, 0, len(order))
+	for _, k := range order {
+		if g := idx[k]; g.n > 0 {
+			out = append(out, *g)
+		}
+	}
+	return out, nil
+}
+
+func sumPartsPG(ctx context.Context, d *db.DB, nkeys int, parts []sumPart, rank int) ([]keyedSum, error) {
+	cols := make([]string, nkeys)
+	for i := range cols {
+		cols[i] = fmt.Sprintf("k%d", i)
+	}
+	aliased := strings.Join(cols, ", ") + ", b, e, l, n"
+	var union []string
+	var args []any
+	for _, p := range parts {
+		sel := "SELECT * FROM (" + p.sel + ") AS p (" + aliased + ")"
+		if p.neg {
+			sel = "SELECT " + strings.Join(cols, ", ") + ", -b AS b, -e AS e, -l AS l, -n AS n FROM (" + p.sel + ") AS p (" + aliased + ")"
+		}
+		union = append(union, sel)
+		args = append(args, p.args...)
+	}
+	keys := strings.Join(cols, ", ")
+	grouped := "SELECT " + keys + ", SUM(b) AS b, SUM(e) AS e, SUM(l) AS l, SUM(n) AS n FROM (" + strings.Join(union, " UNION ALL ") +
+		") AS u GROUP BY " + keys + " HAVING SUM(n) > 0"
+	if rank > 0 {
+		// The order of Breakdown's sort: effective, then billed cost
+		// descending, then the value in byte order.
+		grouped = "SELECT " + keys + ", b, e, l, n FROM (SELECT g.*, row_number() OVER (PARTITION BY " + cols[nkeys-1] +
+			` ORDER BY e DESC, b DESC, k0 COLLATE "C") AS rn FROM (` + grouped + ") AS g) AS r WHERE rn <= ?"
+		args = append(args, rank)
+	}
+	rows, err := d.QueryContext(ctx, "SELECT "+keys+", b::text, e::text, l::text, n FROM ("+grouped+") AS s", args...)
+	if err != nil {
+		return nil, fmt.Errorf("cost query: %w", err)
+	}
+	defer rows.Close()
+	var out []keyedSum
+	for rows.Next() {
+		g := keyedSum{keys: make([]string, nkeys)}
+		var amt [3]string
+		dest := make([]any, 0, nkeys+4)
+		for i := range g.keys {
+			dest = append(dest, &g.keys[i])
+		}
+		dest = append(dest, &amt[0], &amt[1], &amt[2], &g.n)
+		if err := rows.Scan(dest...); err != nil {
+			return nil, fmt.Errorf("cost query: %w", err)
+		}
+		var v [3]decimal.Decimal
+		for i, s := range amt {
+			if v[i], err = decimal.NewFromString(s); err != nil {
+				return nil, fmt.Errorf("cost query: amount %q: %w", s, err)
+			}
+		}
+		g.Currency = g.keys[nkeys-1]
+		g.add(v[0], v[1], v[2])
+		out = append(out, g)
+	}
+	return out, rows.Err()
+}
+
+// currencyWhere adds q's currency condition.
+func currencyWhere(q Query, where string, args []any) (string, []any) {
+	if q.Currency == "" {
+		return where, args
+	}
+	return where + " AND billing_currency = ?", append(args, strings.ToUpper(q.Currency))
+}
+
+// tagBreakdown answers a TAG breakdown from cost_tag_daily: the tagged
+// values directly, and the spend without the tag as the days' total
+// (cost_dim_daily) minus the tagged spend.
+func tagBreakdown(ctx context.Context, d *db.DB, q Query, key string) ([]group, error) {
+	from, to := q.From.Unix(), q.To.AddDate(0, 0, 1).Unix()
+	tw, ta := currencyWhere(q, "tag_key = ? AND day >= ? AND day < ?", []any{key, from, to})
+	dw, da := currencyWhere(q, "dim = ? AND day >= ? AND day < ?", []any{string(DimProvider), from, to})
+	tagged, err := sumParts(ctx, d, 2, []sumPart{{sel: "SELECT tag_value, billing_currency, billed_cost, effective_cost, list_cost, row_count FROM cost_tag_daily WHERE " + tw, args: ta}}, 0)
+	if err != nil {
+		return nil, err
+	}
+	// Total minus tagged in one sum: the tagged rows enter it negated,
+	// under the empty value.
+	untagged, err := sumParts(ctx, d, 2, []sumPart{
+		{sel: "SELECT '', billing_currency, billed_cost, effective_cost, list_cost, row_count FROM cost_dim_daily WHERE " + dw, args: da},
+		{sel: "SELECT '', billing_currency, billed_cost, effective_cost, list_cost, row_count FROM cost_tag_daily WHERE " + tw, args: ta, neg: true},
+	}, 0)
+	if err != nil {
+		return nil, err
+	}
+	var out []group
+	for _, g := range append(tagged, untagged...) {
+		if keepValue(q.Filters, g.keys[0]) {
+			out = append(out, group{keys: g.keys[:1], Amounts: g.Amounts})
+		}
+	}
+	return out, nil
+}
+
+// resourceBreakdown answers a RESOURCE breakdown from the monthly rollup:
+// months the range covers are read whole; a month it covers in part adds
+// the raw rows of the covered days, or, when it covers more than half,
+// takes the month and subtracts the raw rows of the other days. Raw rows
+// are thus read for at most half of each partly covered month.
+func resourceBreakdown(ctx context.Context, d *db.DB, q Query, limit int) ([]group, error) {
+	filter := func(where string, args []any) (string, []any) {
+		where, args = currencyWhere(q, where, args)
+		for _, f := range q.Filters {
+			if len(f.Values) == 0 {
+				continue
+			}
+			op := "IN"
+			if f.Exclude {
+				op = "NOT IN"
+			}
+			where += " AND resource_id " + op + " (?)"
+			args = append(args, bun.In(f.Values))
+		}
+		return where, args
+	}
+	zero := "0"
+	if !d.IsPostgres() {
+		zero = "'0'"
+	}
+	raw := func(lo, hi int64, neg bool) sumPart {
+		w, a := filter("charge_period_start >= ? AND charge_period_start < ?", []any{lo, hi})
+		return sumPart{sel: "SELECT resource_id, billing_currency, billed_cost, COALESCE(effective_cost, " + zero + "), COALESCE(list_cost, " + zero + "), 1 FROM cost_rows WHERE " + w, args: a, neg: neg}
+	}
+	from, to := q.From.Unix(), q.To.AddDate(0, 0, 1).Unix()
+	var months []int64
+	var parts []sumPart
+	for m := monthStart(q.From); m.Unix() < to; m = m.AddDate(0, 1, 0) {
+		ms, me := m.Unix(), m.AddDate(0, 1, 0).Unix()
+		lo, hi := max(from, ms), min(to, me)
+		switch {
+		case lo == ms && hi == me:
+			months = append(months, ms)
+		case 2*(hi-lo) > me-ms:
+			months = append(months, ms)
+			if lo > ms {
+				parts = append(parts, raw(ms, lo, true))
+			}
+			if hi < me {
+				parts = append(parts, raw(hi, me, true))
+			}
+		default:
+			parts = append(parts, raw(lo, hi, false))
+		}
+	}
+	if len(months) > 0 {
+		w, a := filter("month IN (?)", []any{bun.In(months)})
+		parts = append(parts, sumPart{sel: "SELECT resource_id, billing_currency, billed_cost, effective_cost, list_cost, row_count FROM cost_resource_monthly WHERE " + w, args: a})
+	}
+	gs, err := sumParts(ctx, d, 2, parts, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]group, 0, len(gs))
+	for _, g := range gs {
+		out = append(out, group{keys: g.keys[:1], Amounts: g.Amounts})
+	}
+	return out, nil
+}

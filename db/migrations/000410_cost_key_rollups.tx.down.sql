@@ -1,0 +1,3 @@
+DROP TABLE cost_resource_monthly;
+--bun:split
+DROP TABLE cost_tag_daily;
