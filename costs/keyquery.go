@@ -52,9 +52,10 @@ type keyedSum struct {
 }
 
 // sumParts adds up parts per key (nkeys columns, the last the currency)
-// and drops groups left without rows. With rank > 0 only the first rank
-// groups per currency in breakdown order are returned; PostgreSQL ranks
-// them itself (a resource breakdown has a hundred thousand groups).
+// and drops groups left without rows. With rank > 0, on PostgreSQL, only
+// the first rank groups in breakdown order are returned, and the parts
+// must then hold a single currency (a resource breakdown has a hundred
+// thousand groups: sorting them all cost more than summing them).
 func sumParts(ctx context.Context, d *db.DB, nkeys int, parts []sumPart, rank int) ([]keyedSum, error) {
 	if d.IsPostgres() {
 		return sumPartsPG(ctx, d, nkeys, parts, rank)
@@ -138,9 +139,9 @@ func sumPartsPG(ctx context.Context, d *db.DB, nkeys int, parts []sumPart, rank 
 		") AS u GROUP BY " + keys + " HAVING SUM(n) > 0"
 	if rank > 0 {
 		// The order of Breakdown's sort: effective, then billed cost
-		// descending, then the value in byte order.
-		grouped = "SELECT " + keys + ", b, e, l, n FROM (SELECT g.*, row_number() OVER (PARTITION BY " + cols[nkeys-1] +
-			` ORDER BY e DESC, b DESC, k0 COLLATE "C") AS rn FROM (` + grouped + ") AS g) AS r WHERE rn <= ?"
+		// descending, then the value in byte order. A LIMIT lets
+		// PostgreSQL keep only the top rows while sorting.
+		grouped += ` ORDER BY e DESC, b DESC, k0 COLLATE "C" LIMIT ?`
 		args = append(args, rank)
 	}
 	rows, err := d.QueryContext(ctx, "SELECT "+keys+", b::text, e::text, l::text, n FROM ("+grouped+") AS s", args...)
@@ -216,7 +217,7 @@ func tagBreakdown(ctx context.Context, d *db.DB, q Query, key string) ([]group, 
 // takes the month and subtracts the raw rows of the other days. Raw rows
 // are thus read for at most half of each partly covered month.
 func resourceBreakdown(ctx context.Context, d *db.DB, q Query, limit int) ([]group, error) {
-	filter := func(where string, args []any) (string, []any) {
+	filter := func(q Query, where string, args []any) (string, []any) {
 		where, args = currencyWhere(q, where, args)
 		for _, f := range q.Filters {
 			if len(f.Values) == 0 {
@@ -231,15 +232,42 @@ func resourceBreakdown(ctx context.Context, d *db.DB, q Query, limit int) ([]gro
 		}
 		return where, args
 	}
+	from, to := q.From.Unix(), q.To.AddDate(0, 0, 1).Unix()
+	if !d.IsPostgres() || limit <= 0 {
+		return resourceGroups(ctx, d, q, from, to, 0, filter)
+	}
+	// One ranked query per currency (the dimension rollup says which
+	// currencies the range holds).
+	curs := []string{strings.ToUpper(q.Currency)}
+	if q.Currency == "" {
+		curs = nil
+		if err := d.NewSelect().Table("cost_dim_daily").ColumnExpr("DISTINCT billing_currency").
+			Where("dim = ? AND day >= ? AND day < ?", string(DimProvider), from, to).Scan(ctx, &curs); err != nil {
+			return nil, fmt.Errorf("cost query: currencies: %w", err)
+		}
+	}
+	var out []group
+	for _, cur := range curs {
+		qc := q
+		qc.Currency = cur
+		gs, err := resourceGroups(ctx, d, qc, from, to, limit, filter)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, gs...)
+	}
+	return out, nil
+}
+
+func resourceGroups(ctx context.Context, d *db.DB, q Query, from, to int64, limit int, filter func(Query, string, []any) (string, []any)) ([]group, error) {
 	zero := "0"
 	if !d.IsPostgres() {
 		zero = "'0'"
 	}
 	raw := func(lo, hi int64, neg bool) sumPart {
-		w, a := filter("charge_period_start >= ? AND charge_period_start < ?", []any{lo, hi})
+		w, a := filter(q, "charge_period_start >= ? AND charge_period_start < ?", []any{lo, hi})
 		return sumPart{sel: "SELECT resource_id, billing_currency, billed_cost, COALESCE(effective_cost, " + zero + "), COALESCE(list_cost, " + zero + "), 1 FROM cost_rows WHERE " + w, args: a, neg: neg}
 	}
-	from, to := q.From.Unix(), q.To.AddDate(0, 0, 1).Unix()
 	var months []int64
 	var parts []sumPart
 	for m := monthStart(q.From); m.Unix() < to; m = m.AddDate(0, 1, 0) {
@@ -261,7 +289,7 @@ func resourceBreakdown(ctx context.Context, d *db.DB, q Query, limit int) ([]gro
 		}
 	}
 	if len(months) > 0 {
-		w, a := filter("month IN (?)", []any{bun.In(months)})
+		w, a := filter(q, "month IN (?)", []any{bun.In(months)})
 		parts = append(parts, sumPart{sel: "SELECT resource_id, billing_currency, billed_cost, effective_cost, list_cost, row_count FROM cost_resource_monthly WHERE " + w, args: a})
 	}
 	gs, err := sumParts(ctx, d, 2, parts, limit)

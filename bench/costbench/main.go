@@ -210,7 +210,7 @@ func cmdQuery(args []string) error {
 		}
 		fmt.Printf("filled %d rows with SQL in %s\n", *rows-have, time.Since(t0).Round(time.Second))
 		have = *rows
-		if _, err := d.ExecContext(ctx, "ANALYZE cost_rows; ANALYZE cost_daily"); err != nil {
+		if _, err := d.ExecContext(ctx, "ANALYZE cost_rows; ANALYZE cost_daily; ANALYZE cost_dim_daily; ANALYZE cost_tag_daily; ANALYZE cost_resource_monthly"); err != nil {
 			return err
 		}
 	}
@@ -235,7 +235,7 @@ func cmdQuery(args []string) error {
 			fmt.Printf("loaded %d rows (%.0f rows/s)\n", done, float64(res.Import.RowsImported)/time.Since(t0).Seconds())
 		}
 		if d.IsPostgres() {
-			if _, err := d.ExecContext(ctx, "ANALYZE cost_rows; ANALYZE cost_daily"); err != nil {
+			if _, err := d.ExecContext(ctx, "ANALYZE cost_rows; ANALYZE cost_daily; ANALYZE cost_dim_daily; ANALYZE cost_tag_daily; ANALYZE cost_resource_monthly"); err != nil {
 				return err
 			}
 		}
@@ -268,17 +268,43 @@ func cmdQuery(args []string) error {
 			_, err := costs.Anomalies(ctx, d, month, costs.DimService, costs.DefaultDetect)
 			return 1, err // finding no anomaly is a valid answer
 		}},
-		{"breakdown TAG (raw rows), 1 month", func() (int, error) {
+		{"breakdown TAG, 1 month", func() (int, error) {
 			r, err := costs.Breakdown(ctx, d, month, costs.DimTag, "application", 10)
 			return len(r), err
 		}},
-		{"breakdown RESOURCE (raw rows), 1 month", func() (int, error) {
+		{"breakdown TAG, 90 days", func() (int, error) {
+			r, err := costs.Breakdown(ctx, d, q, costs.DimTag, "application", 10)
+			return len(r), err
+		}},
+		{"breakdown TAG, 1 day", func() (int, error) {
+			oneDay := costs.Query{From: start.AddDate(0, 0, 40), To: start.AddDate(0, 0, 40)}
+			r, err := costs.Breakdown(ctx, d, oneDay, costs.DimTag, "application", 10)
+			return len(r), err
+		}},
+		{"breakdown TAG filtered by SERVICE (raw rows), 1 day", func() (int, error) {
+			oneDay := costs.Query{From: start.AddDate(0, 0, 40), To: start.AddDate(0, 0, 40),
+				Filters: []costs.Filter{{Dimension: costs.DimService, Values: []string{"Service 01", "Service 02"}}}}
+			r, err := costs.Breakdown(ctx, d, oneDay, costs.DimTag, "application", 10)
+			return len(r), err
+		}},
+		{"breakdown RESOURCE, 1 month", func() (int, error) {
 			r, err := costs.Breakdown(ctx, d, month, costs.DimResource, "", 10)
 			return len(r), err
 		}},
-		{"breakdown TAG (raw rows), 1 day", func() (int, error) {
-			oneDay := costs.Query{From: start.AddDate(0, 0, 40), To: start.AddDate(0, 0, 40)}
-			r, err := costs.Breakdown(ctx, d, oneDay, costs.DimTag, "application", 10)
+		{"breakdown RESOURCE, 90 days", func() (int, error) {
+			r, err := costs.Breakdown(ctx, d, q, costs.DimResource, "", 10)
+			return len(r), err
+		}},
+		// The worst range for the monthly rollup: half of each of two
+		// months, read as raw rows.
+		{"breakdown RESOURCE, 30 days mid-month to mid-month", func() (int, error) {
+			mid := costs.Query{From: start.AddDate(0, 1, 14), To: start.AddDate(0, 2, 12)}
+			r, err := costs.Breakdown(ctx, d, mid, costs.DimResource, "", 10)
+			return len(r), err
+		}},
+		{"breakdown RESOURCE, 7 days", func() (int, error) {
+			week := costs.Query{From: start.AddDate(0, 1, 3), To: start.AddDate(0, 1, 9)}
+			r, err := costs.Breakdown(ctx, d, week, costs.DimResource, "", 10)
 			return len(r), err
 		}},
 	}
@@ -334,7 +360,13 @@ func generateAccount(w io.Writer, n int, start time.Time, days int, seed uint64)
 
 // fillSQL inserts n synthetic rows shaped like generate's (40 services, 50
 // sub accounts, 12 regions, 90 days, 70 % tagged with one of 20 apps) with
-// generate_series, then their daily rollup as the importer would write it.
+// generate_series, then their rollups as the importer would write them.
+// 111,111 resources, each in one of 10 billing accounts, are billed about
+// once a day (a daily-granularity export); billing periods are calendar
+// months. Until 2026-12-01 the billing periods were 30-day blocks and the
+// rows of each million had their own account, so every resource was
+// spread over ten accounts and two periods a month: unlike any export, and
+// it made the monthly resource rollup ten times larger than it is.
 func fillSQL(ctx context.Context, d *db.DB, n int, start time.Time) error {
 	var imp costs.Import
 	imp.Kind, imp.Name, imp.Status, imp.StartedAt = "file", "fill-sql", costs.StatusOK, time.Now()
@@ -347,12 +379,15 @@ func fillSQL(ctx context.Context, d *db.DB, n int, start time.Time) error {
 		_, err := d.ExecContext(ctx, `INSERT INTO cost_rows (source_id, import_id, charge_period_start, charge_period_end, billing_period_start, billing_period_end,
 			billing_currency, billed_cost, effective_cost, list_cost, provider_name, billing_account_id, sub_account_id, service_name, service_category,
 			region_id, resource_id, charge_category, tags)
-		SELECT 0, ?, cs, cs + 3600, bps, bps + 2678400, 'USD', amt, amt, amt * 1.1, 'AWS', 'fill-' || ?::text,
+		SELECT 0, ?, cs, cs + 3600, bps, extract(epoch FROM to_timestamp(bps) AT TIME ZONE 'UTC' + interval '1 month')::bigint,
+			'USD', amt, amt, amt * 1.1, 'AWS', 'fill-' || (res % 10)::text,
 			lpad((g % 50)::text, 12, '0'), 'Service ' || lpad(((g / 50) % 40)::text, 2, '0'), 'Category ' || ((g / 50) % 8)::text,
-			'region-' || ((g / 50) % 12)::text, 'res-' || (g % 100000)::text, 'Usage',
+			'region-' || ((g / 50) % 12)::text, 'res-' || res::text, 'Usage',
 			CASE WHEN g % 10 < 7 THEN jsonb_build_object('application', 'app-' || ((g / 7) % 20)::text, 'environment', 'prod') ELSE '{}'::jsonb END
-		FROM (SELECT g, ? + (g % 2160) * 3600 AS cs, ? + ((g % 2160) / 720) * 2678400 AS bps, ((g * 7919) % 1000000)::numeric / 1000000 AS amt
-		      FROM generate_series(?::bigint, ?::bigint) AS g) x`, imp.ID, done, s0, s0, done, done+m-1)
+		FROM (SELECT g, cs, g % 111111 AS res,
+		             extract(epoch FROM date_trunc('month', to_timestamp(cs) AT TIME ZONE 'UTC'))::bigint AS bps,
+		             ((g * 7919) % 1000000)::numeric / 1000000 AS amt
+		      FROM (SELECT g, ? + (g % 2160) * 3600 AS cs FROM generate_series(?::bigint, ?::bigint) AS g) y) x`, imp.ID, s0, done, done+m-1)
 		if err != nil {
 			return fmt.Errorf("fill: %w", err)
 		}
@@ -371,6 +406,11 @@ func fillSQL(ctx context.Context, d *db.DB, n int, start time.Time) error {
 	// the per-dimension rollup most queries read, with the importer's SQL
 	if err := costs.RebuildDimRollup(ctx, d); err != nil {
 		return fmt.Errorf("fill cost_dim_daily: %w", err)
+	}
+	// and the tag and resource rollups, with the same SQL the importer
+	// falls back to when its in-memory sums give up
+	if err := costs.RebuildKeyRollups(ctx, d); err != nil {
+		return fmt.Errorf("fill tag and resource rollups: %w", err)
 	}
 	return nil
 }
