@@ -361,12 +361,14 @@ func generateAccount(w io.Writer, n int, start time.Time, days int, seed uint64)
 // fillSQL inserts n synthetic rows shaped like generate's (40 services, 50
 // sub accounts, 12 regions, 90 days, 70 % tagged with one of 20 apps) with
 // generate_series, then their rollups as the importer would write them.
-// 111,111 resources, each in one of 10 billing accounts, are billed about
+// Rows are written in time order, as exports of successive billing periods
+// are; 111,111 resources, each in one of 10 billing accounts, are billed
 // once a day (a daily-granularity export); billing periods are calendar
-// months. Until 2026-12-01 the billing periods were 30-day blocks and the
-// rows of each million had their own account, so every resource was
-// spread over ten accounts and two periods a month: unlike any export, and
-// it made the monthly resource rollup ten times larger than it is.
+// months. Until 2026-12-01 the billing periods were 30-day blocks, the
+// rows of each million had their own account (so every resource was spread
+// over ten accounts and two periods a month, which made the monthly
+// resource rollup ten times larger) and every hour was spread over the
+// whole table: unlike any export.
 func fillSQL(ctx context.Context, d *db.DB, n int, start time.Time) error {
 	var imp costs.Import
 	imp.Kind, imp.Name, imp.Status, imp.StartedAt = "file", "fill-sql", costs.StatusOK, time.Now()
@@ -374,6 +376,7 @@ func fillSQL(ctx context.Context, d *db.DB, n int, start time.Time) error {
 		return err
 	}
 	s0 := start.Unix()
+	perHour := (n + 2159) / 2160 // rows per hour over 90 days, in time order
 	for done := 0; done < n; done += 1_000_000 {
 		m := min(1_000_000, n-done)
 		_, err := d.ExecContext(ctx, `INSERT INTO cost_rows (source_id, import_id, charge_period_start, charge_period_end, billing_period_start, billing_period_end,
@@ -387,7 +390,7 @@ func fillSQL(ctx context.Context, d *db.DB, n int, start time.Time) error {
 		FROM (SELECT g, cs, g % 111111 AS res,
 		             extract(epoch FROM date_trunc('month', to_timestamp(cs) AT TIME ZONE 'UTC'))::bigint AS bps,
 		             ((g * 7919) % 1000000)::numeric / 1000000 AS amt
-		      FROM (SELECT g, ? + (g % 2160) * 3600 AS cs FROM generate_series(?::bigint, ?::bigint) AS g) y) x`, imp.ID, s0, done, done+m-1)
+		      FROM (SELECT g, ? + (g / ?) * 3600 AS cs FROM generate_series(?::bigint, ?::bigint) AS g) y) x`, imp.ID, s0, perHour, done, done+m-1)
 		if err != nil {
 			return fmt.Errorf("fill: %w", err)
 		}
