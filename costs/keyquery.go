@@ -43,6 +43,9 @@ type sumPart struct {
 	sel  string
 	args []any
 	neg  bool
+	// oneMonth: the part reads one month of cost_resource_monthly for
+	// one currency, in the order of its index.
+	oneMonth bool
 }
 
 // keyedSum is the sums of one group; keys end with the currency.
@@ -59,7 +62,10 @@ type keyedSum struct {
 // thousand groups: sorting them all cost more than summing them).
 func sumParts(ctx context.Context, d *db.DB, nkeys int, parts []sumPart, rank int) ([]keyedSum, error) {
 	if d.IsPostgres() {
-		return sumPartsPG(ctx, d, nkeys, parts, rank)
+		// One part that is a single month of the resource rollup can be
+		// read in key order from its index.
+		ordered := len(parts) == 1 && parts[0].oneMonth
+		return sumPartsPG(ctx, d, nkeys, parts, rank, ordered)
 	}
 	idx := map[string]*keyedSum{}
 	var order []string
@@ -119,7 +125,7 @@ func sumParts(ctx context.Context, d *db.DB, nkeys int, parts []sumPart, rank in
 	return out, nil
 }
 
-func sumPartsPG(ctx context.Context, d *db.DB, nkeys int, parts []sumPart, rank int) ([]keyedSum, error) {
+func sumPartsPG(ctx context.Context, d *db.DB, nkeys int, parts []sumPart, rank int, ordered bool) ([]keyedSum, error) {
 	cols := make([]string, nkeys)
 	for i := range cols {
 		cols[i] = fmt.Sprintf("k%d", i)
@@ -155,6 +161,14 @@ func sumPartsPG(ctx context.Context, d *db.DB, nkeys int, parts []sumPart, rank 
 	defer func() { _ = tx.Rollback() }()
 	if _, err := tx.ExecContext(ctx, "SET LOCAL work_mem = '64MB'"); err != nil {
 		return nil, fmt.Errorf("cost query: %w", err)
+	}
+	if ordered {
+		// The planner underestimates the groups and picks a hash
+		// aggregate; summing the covering index in its order took a
+		// third of the time.
+		if _, err := tx.ExecContext(ctx, "SET LOCAL enable_hashagg = off"); err != nil {
+			return nil, fmt.Errorf("cost query: %w", err)
+		}
 	}
 	rows, err := tx.QueryContext(ctx, "SELECT "+keys+", b::text, e::text, l::text, n FROM ("+grouped+") AS s", args...)
 	if err != nil {
@@ -302,7 +316,8 @@ func resourceGroups(ctx context.Context, d *db.DB, q Query, from, to int64, limi
 	}
 	if len(months) > 0 {
 		w, a := filter(q, "month IN (?)", []any{bun.In(months)})
-		parts = append(parts, sumPart{sel: "SELECT resource_id, billing_currency, billed_cost, effective_cost, list_cost, row_count FROM cost_resource_monthly WHERE " + w, args: a})
+		parts = append(parts, sumPart{sel: "SELECT resource_id, billing_currency, billed_cost, effective_cost, list_cost, row_count FROM cost_resource_monthly WHERE " + w, args: a,
+			oneMonth: len(months) == 1 && q.Currency != ""})
 	}
 	gs, err := sumParts(ctx, d, 2, parts, limit)
 	if err != nil {
