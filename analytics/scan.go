@@ -1,10 +1,11 @@
 package analytics
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -52,11 +53,11 @@ func NewScans() *Scans { return &Scans{byKey: map[string]*scanEntry{}} }
 // scanEvent is one matching event; sess is its visit when the visit exists
 // and passes the visit filters.
 type scanEvent struct {
-	ts                       int64
-	pageview                 bool
-	visitor                  int64
-	name, pathname, hostname string
-	sess                     *db.Session
+	ts             int64
+	pageview       bool
+	visitor        int64
+	name, pathname string
+	sess           *db.Session
 }
 
 // scanVisit is a loaded visit and the indexes of its matching events.
@@ -68,10 +69,67 @@ type scanVisit struct {
 type scan struct {
 	events []scanEvent
 	visits []scanVisit
+
+	// On PostgreSQL the visits are first read from the covering index
+	// analytics_sessions_cover and hold only its columns (see coveredDims);
+	// the other visit dimensions are read by key, once per scan, when a part
+	// first asks for one. On SQLite the visits are complete from the start.
+	ids      []int64 // the visits asked for, sorted
+	complete bool
+	fullOnce sync.Once
+	full     map[int64]*db.Session
+	fullErr  error
 }
 
+// coveredDims are the visit dimensions in analytics_sessions_cover, the
+// ones of the dashboard; with the visit metrics (visits, bounces, duration,
+// pageviews) they are what a page-filtered dashboard reads of its visits.
+var coveredDims = []Dimension{DimEntryPage, DimSource, DimCountry, DimBrowser, DimDevice}
+
+var scanCoveredCols = "s.session_id, s.started_at, s.last_seen, s.pageviews, s.duration, s.is_bounce, s.entry_page, s.source, s.country, s.browser, s.device"
+
+// needVisitDim makes sure the scan's visits carry dimension dim, reading
+// the complete visit rows the first time a part needs one that the covering
+// index lacks.
+func (sc *scan) needVisitDim(ctx context.Context, d *db.DB, q *Query, dim Dimension) error {
+	if !dim.IsSession() || sc.complete || slices.Contains(coveredDims, dim) {
+		return nil
+	}
+	sc.fullOnce.Do(func() {
+		parts, err := loadVisits(ctx, d, q, sc.ids)
+		if err != nil {
+			sc.fullErr = fmt.Errorf("filtered scan of visits: %w", err)
+			return
+		}
+		sc.full = map[int64]*db.Session{}
+		for _, part := range parts {
+			for i := range part {
+				sc.full[part[i].SessionID] = &part[i]
+			}
+		}
+	})
+	return sc.fullErr
+}
+
+// visitValue is sessionValue for a visit of the scan: from the complete row
+// when the covering index lacks the dimension (needVisitDim loaded it; a
+// visit deleted in between reads as "").
+func (sc *scan) visitValue(dim Dimension, s *db.Session) string {
+	if sc.complete || slices.Contains(coveredDims, dim) {
+		return sessionValue(dim, s)
+	}
+	if f := sc.full[s.SessionID]; f != nil {
+		return sessionValue(dim, f)
+	}
+	return ""
+}
+
+// usesScan reports whether a part is answered from the shared scan. The
+// scan holds the columns of the page index only (an index-only read on
+// PostgreSQL); a hostname breakdown, which would need every event's heap
+// row, runs its own SQL queries.
 func usesScan(q *Query, g grouping) bool {
-	return q.Scans != nil && q.Goal == nil && g.dim != DimProp && hasEventFilter(q, false)
+	return q.Scans != nil && q.Goal == nil && g.dim != DimProp && g.dim != DimHostname && hasEventFilter(q, false)
 }
 
 // sharedScan returns the request's scan of q's range, loading it on first
@@ -93,40 +151,130 @@ var scanSessionCols = "s.session_id, s.started_at, s.last_seen, s.entry_page, s.
 	"s.utm_source, s.utm_medium, s.utm_campaign, s.utm_term, s.utm_content, s.country, s.region, s.city, " +
 	"s.browser, s.browser_version, s.os, s.os_version, s.device, s.pageviews, s.events, s.duration, s.is_bounce"
 
+// scanEventsQuery selects the matching events, at most maxScanEvents+1 of
+// them; before, when not 0, is an upper bound on their time and since a
+// lower one.
+func scanEventsQuery(b *sqlb, q *Query, since, before int64) string {
+	conds := b.eventConds(q, false)
+	if since != 0 {
+		conds = append(conds, "e.ts >= "+b.arg(since))
+	}
+	if before != 0 {
+		conds = append(conds, "e.ts < "+b.arg(before))
+	}
+	return "SELECT e.ts, e.name, e.visitor_id, e.session_id, e.pathname FROM events e WHERE " +
+		strings.Join(conds, " AND ") + " LIMIT " + fmt.Sprint(maxScanEvents+1)
+}
+
+// loadEventsPG reads the matching events and their visit ids on
+// PostgreSQL, the two halves of the range on two connections at once: the
+// index read is PostgreSQL's work and the decoding is ours, and one
+// connection left one of the two cores idle much of the time. Each half
+// stops at maxScanEvents+1, so a scan too large is still recognised.
+func loadEventsPG(ctx context.Context, d *db.DB, q *Query) ([]scanEvent, []int64, error) {
+	from, to := q.Range.From(), q.Range.To()
+	mid := from + (to-from)/2
+	var events [2][]scanEvent
+	var sids [2][]int64
+	var errs [2]error
+	var wg sync.WaitGroup
+	for h := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			b := &sqlb{pg: true}
+			since, before := int64(0), mid
+			if h == 1 {
+				since, before = mid, 0
+			}
+			query := scanEventsQuery(b, q, since, before)
+			strs := interner{}
+			errs[h] = eachTextRow(ctx, d, query, b.args, func(v [][]byte) error {
+				ts, err1 := parseInt(v[0])
+				visitor, err2 := parseInt(v[2])
+				sid, err3 := parseInt(v[3])
+				if err := errors.Join(err1, err2, err3); err != nil {
+					return err
+				}
+				events[h] = append(events[h], scanEvent{ts: ts, visitor: visitor, name: strs.get(v[1]), pathname: strs.get(v[4])})
+				sids[h] = append(sids[h], sid)
+				return nil
+			})
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs[:]...); err != nil {
+		return nil, nil, err
+	}
+	return append(events[0], events[1]...), append(sids[0], sids[1]...), nil
+}
+
 func loadScan(ctx context.Context, d *db.DB, q *Query) (*scan, error) {
 	b := &sqlb{pg: d.IsPostgres()}
-	conds := b.eventConds(q, false)
-	query := "SELECT e.ts, e.name, e.visitor_id, e.session_id, e.pathname, e.hostname FROM events e WHERE " +
-		strings.Join(conds, " AND ") + " LIMIT " + fmt.Sprint(maxScanEvents+1)
 	sc := &scan{}
-	bySession := map[int64][]int32{}
-	err := eachRow(ctx, d, query, b.args, func(rows *sql.Rows) error {
-		var e scanEvent
-		var sid int64
-		if err := rows.Scan(&e.ts, &e.name, &e.visitor, &sid, &e.pathname, &e.hostname); err != nil {
-			return err
-		}
-		e.pageview = e.name == "pageview"
-		bySession[sid] = append(bySession[sid], int32(len(sc.events)))
-		sc.events = append(sc.events, e)
-		return nil
-	})
+	var sids []int64 // the visit of each event
+	var err error
+	if b.pg {
+		sc.events, sids, err = loadEventsPG(ctx, d, q)
+	} else {
+		err = eachRow(ctx, d, scanEventsQuery(b, q, 0, 0), b.args, func(rows *sql.Rows) error {
+			var e scanEvent
+			var sid int64
+			if err := rows.Scan(&e.ts, &e.name, &e.visitor, &sid, &e.pathname); err != nil {
+				return err
+			}
+			sc.events = append(sc.events, e)
+			sids = append(sids, sid)
+			return nil
+		})
+	}
 	if err != nil {
 		return nil, fmt.Errorf("filtered scan of events: %w", err)
 	}
 	if len(sc.events) > maxScanEvents {
 		return nil, nil
 	}
-	// in key order, so the lookups walk the primary key forwards
-	ids := slices.Sorted(maps.Keys(bySession))
-	const chunk = 5000
-	for lo := 0; lo < len(ids); lo += chunk {
-		part, err := loadVisitChunk(ctx, d, q, ids[lo:min(lo+chunk, len(ids))])
-		if err != nil {
-			return nil, fmt.Errorf("filtered scan of visits: %w", err)
+	for i := range sc.events {
+		sc.events[i].pageview = sc.events[i].name == "pageview"
+	}
+	// The events grouped by visit: their indexes sorted by visit id, so
+	// each visit's events are one run of byVisit (a map of 100,000 small
+	// slices cost more to build than the rest of the grouping), and the
+	// distinct ids come out in key order, so the lookups walk the primary
+	// key forwards.
+	byVisit := make([]int32, len(sids))
+	for i := range byVisit {
+		byVisit[i] = int32(i)
+	}
+	slices.SortFunc(byVisit, func(a, b int32) int { return cmp.Compare(sids[a], sids[b]) })
+	var ids []int64
+	var runs []int // runs[k] is where the events of ids[k] start in byVisit
+	for n, i := range byVisit {
+		if len(ids) == 0 || ids[len(ids)-1] != sids[i] {
+			ids = append(ids, sids[i])
+			runs = append(runs, n)
 		}
-		for _, s := range part {
-			idx := bySession[s.SessionID]
+	}
+	runs = append(runs, len(byVisit))
+	sc.ids = ids
+	var parts [][]db.Session
+	if b.pg {
+		parts, err = loadCoveredVisits(ctx, d, q, ids)
+	} else {
+		parts, err = loadVisits(ctx, d, q, ids)
+		sc.complete = true
+	}
+	if err != nil {
+		return nil, fmt.Errorf("filtered scan of visits: %w", err)
+	}
+	for _, part := range parts {
+		for i := range part {
+			s := &part[i]
+			k, ok := slices.BinarySearch(ids, s.SessionID)
+			if !ok {
+				return nil, fmt.Errorf("filtered scan: visit %d was not asked for", s.SessionID)
+			}
+			idx := byVisit[runs[k]:runs[k+1]:runs[k+1]]
 			for _, i := range idx {
 				sc.events[i].sess = s
 			}
@@ -136,10 +284,108 @@ func loadScan(ctx context.Context, d *db.DB, q *Query) (*scan, error) {
 	return sc, nil
 }
 
+// loadCoveredVisits reads the covering index's columns of the visits of ids
+// (PostgreSQL only), with the bounds of the SQL path's join (implied by the
+// events being in the range) and the visit filters. All ids go into one
+// array, so the planner sees how many there are: for a few it looks them up
+// by key, for many (a popular page) it reads the period's visits from
+// analytics_sessions_cover alone and keeps the asked-for ones with a hashed
+// ANY, about 0.4 µs a visit of the period instead of about 4 µs a lookup.
+// Visit filters on columns outside the index make PostgreSQL read the heap
+// rows too; the answers are the same.
+func loadCoveredVisits(ctx context.Context, d *db.DB, q *Query, ids []int64) ([][]db.Session, error) {
+	// Two halves of the period on two connections: PostgreSQL reads one
+	// half while the other is read, and this process decodes both.
+	from, to := q.Range.From(), q.Range.To()
+	mid := from + (to-from)/2
+	bounds := [2][2]int64{{from, mid}, {mid, 0}} // 0: no upper bound (visits that end after the range)
+	out := make([][]db.Session, 2)
+	errs := make([]error, 2)
+	var wg sync.WaitGroup
+	for h := range bounds {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out[h], errs[h] = loadCoveredPart(ctx, d, q, ids, bounds[h][0], bounds[h][1])
+		}()
+	}
+	wg.Wait()
+	return out, errors.Join(errs...)
+}
+
+// loadCoveredPart reads the visits of ids whose last event is in [lo, hi)
+// (hi 0: no upper bound).
+func loadCoveredPart(ctx context.Context, d *db.DB, q *Query, ids []int64, lo, hi int64) ([]db.Session, error) {
+	b := &sqlb{pg: true}
+	where := []string{"s.site_id = " + b.arg(q.Site.ID), "s.session_id = ANY(" + b.arg(pgdialect.Array(ids)) + ")",
+		"s.last_seen >= " + b.arg(lo), "s.started_at < " + b.arg(q.Range.To())}
+	if hi != 0 {
+		where = append(where, "s.last_seen < "+b.arg(hi))
+	}
+	where = append(where, b.sessionFilterConds(q)...)
+	strs := interner{}
+	// about half the visits each; growing a slice of these wide structs by
+	// doubling cost more than the decoding
+	out := make([]db.Session, 0, len(ids)/2+len(ids)/8)
+	err := eachTextRow(ctx, d, "SELECT "+scanCoveredCols+" FROM sessions s WHERE "+strings.Join(where, " AND "), b.args, func(v [][]byte) error {
+		if len(v) != 11 {
+			return fmt.Errorf("visit row has %d columns, want 11", len(v))
+		}
+		var n [5]int64
+		for i := range n {
+			x, err := parseInt(v[i])
+			if err != nil {
+				return err
+			}
+			n[i] = x
+		}
+		out = append(out, db.Session{
+			SiteID: q.Site.ID, SessionID: n[0], StartedAt: n[1], LastSeen: n[2], Pageviews: int(n[3]), Duration: int(n[4]),
+			IsBounce:  len(v[5]) == 1 && v[5][0] == 't',
+			EntryPage: strs.get(v[6]), Source: strs.get(v[7]), Country: strs.get(v[8]), Browser: strs.get(v[9]), Device: strs.get(v[10]),
+		})
+		return nil
+	})
+	return out, err
+}
+
+// loadVisits reads the complete visits of ids (sorted) in chunks. On PostgreSQL the
+// chunks are split between two connections: the lookups are PostgreSQL's
+// work and the decoding is ours, and with both on one connection each side
+// waited for the other.
+func loadVisits(ctx context.Context, d *db.DB, q *Query, ids []int64) ([][]db.Session, error) {
+	const chunk = 5000
+	var chunks [][]int64
+	for lo := 0; lo < len(ids); lo += chunk {
+		chunks = append(chunks, ids[lo:min(lo+chunk, len(ids))])
+	}
+	out := make([][]db.Session, len(chunks))
+	workers := 1
+	if d.IsPostgres() && len(chunks) > 1 {
+		workers = 2
+	}
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			strs := interner{} // one per goroutine: interner is not safe for concurrent use
+			for c := w; c < len(chunks); c += workers {
+				if out[c], errs[w] = loadVisitChunk(ctx, d, q, chunks[c], strs); errs[w] != nil {
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return out, errors.Join(errs...)
+}
+
 // loadVisitChunk reads the visits of some ids, with the bounds of the SQL
 // path's join (implied by the events being in the range) and the visit
 // filters.
-func loadVisitChunk(ctx context.Context, d *db.DB, q *Query, ids []int64) ([]*db.Session, error) {
+func loadVisitChunk(ctx context.Context, d *db.DB, q *Query, ids []int64, strs interner) ([]db.Session, error) {
 	b := &sqlb{pg: d.IsPostgres()}
 	where := []string{"s.site_id = " + b.arg(q.Site.ID)}
 	if b.pg {
@@ -153,15 +399,44 @@ func loadVisitChunk(ctx context.Context, d *db.DB, q *Query, ids []int64) ([]*db
 	}
 	where = append(where, "s.last_seen >= "+b.arg(q.Range.From()), "s.started_at < "+b.arg(q.Range.To()))
 	where = append(where, b.sessionFilterConds(q)...)
-	out := make([]*db.Session, 0, len(ids))
-	err := eachRow(ctx, d, "SELECT "+scanSessionCols+" FROM sessions s WHERE "+strings.Join(where, " AND "), b.args, func(rows *sql.Rows) error {
-		s := &db.Session{SiteID: q.Site.ID}
-		if err := rows.Scan(&s.SessionID, &s.StartedAt, &s.LastSeen, &s.EntryPage, &s.ExitPage, &s.Hostname, &s.Referrer, &s.Source, &s.Channel,
-			&s.UTMSource, &s.UTMMedium, &s.UTMCampaign, &s.UTMTerm, &s.UTMContent, &s.Country, &s.Region, &s.City,
-			&s.Browser, &s.BrowserVersion, &s.OS, &s.OSVersion, &s.Device, &s.Pageviews, &s.Events, &s.Duration, &s.IsBounce); err != nil {
-			return err
+	query := "SELECT " + scanSessionCols + " FROM sessions s WHERE " + strings.Join(where, " AND ")
+	// one allocation for the chunk's visits rather than one per visit
+	out := make([]db.Session, 0, len(ids))
+	if !b.pg {
+		err := eachRow(ctx, d, query, b.args, func(rows *sql.Rows) error {
+			s := db.Session{SiteID: q.Site.ID}
+			if err := rows.Scan(&s.SessionID, &s.StartedAt, &s.LastSeen, &s.EntryPage, &s.ExitPage, &s.Hostname, &s.Referrer, &s.Source, &s.Channel,
+				&s.UTMSource, &s.UTMMedium, &s.UTMCampaign, &s.UTMTerm, &s.UTMContent, &s.Country, &s.Region, &s.City,
+				&s.Browser, &s.BrowserVersion, &s.OS, &s.OSVersion, &s.Device, &s.Pageviews, &s.Events, &s.Duration, &s.IsBounce); err != nil {
+				return err
+			}
+			out = append(out, s)
+			return nil
+		})
+		return out, err
+	}
+	err := eachTextRow(ctx, d, query, b.args, func(v [][]byte) error {
+		if len(v) != 26 {
+			return fmt.Errorf("visit row has %d columns, want 26", len(v))
 		}
-		out = append(out, s)
+		var n [6]int64
+		for i, col := range [6]int{0, 1, 2, 22, 23, 24} {
+			x, err := parseInt(v[col])
+			if err != nil {
+				return err
+			}
+			n[i] = x
+		}
+		out = append(out, db.Session{
+			SiteID: q.Site.ID, SessionID: n[0], StartedAt: n[1], LastSeen: n[2],
+			EntryPage: strs.get(v[3]), ExitPage: strs.get(v[4]), Hostname: strs.get(v[5]), Referrer: strs.get(v[6]),
+			Source: strs.get(v[7]), Channel: strs.get(v[8]), UTMSource: strs.get(v[9]), UTMMedium: strs.get(v[10]),
+			UTMCampaign: strs.get(v[11]), UTMTerm: strs.get(v[12]), UTMContent: strs.get(v[13]),
+			Country: strs.get(v[14]), Region: strs.get(v[15]), City: strs.get(v[16]),
+			Browser: strs.get(v[17]), BrowserVersion: strs.get(v[18]), OS: strs.get(v[19]), OSVersion: strs.get(v[20]), Device: strs.get(v[21]),
+			Pageviews: int(n[3]), Events: int(n[4]), Duration: int(n[5]),
+			IsBounce: len(v[25]) == 1 && v[25][0] == 't',
+		})
 		return nil
 	})
 	return out, err
@@ -179,8 +454,6 @@ func eventValue(d Dimension, e *scanEvent) string {
 	switch d {
 	case DimPage:
 		return e.pathname
-	case DimHostname:
-		return e.hostname
 	case DimEventName:
 		return e.name
 	}
@@ -214,7 +487,7 @@ func (sc *scan) eventMetrics(q *Query, g grouping, w Want, out accs) {
 	if g.dim.IsSession() {
 		// one group per visit: look it up once for all its events
 		for _, v := range sc.visits {
-			a := out.get(sessionValue(g.dim, v.s))
+			a := out.get(sc.visitValue(g.dim, v.s))
 			for _, i := range v.events {
 				a.addEvent(&sc.events[i], w.Visitors)
 			}
@@ -285,7 +558,7 @@ func (sc *scan) visitMetrics(q *Query, g grouping, out accs) {
 				out.get(bucketKey(b)).addVisit(s)
 			}
 		case g.dim != "":
-			out.get(sessionValue(g.dim, s)).addVisit(s)
+			out.get(sc.visitValue(g.dim, s)).addVisit(s)
 		default:
 			out.get("").addVisit(s)
 		}

@@ -27,6 +27,11 @@ func compute(ctx context.Context, d *db.DB, q *Query, g grouping, w Want) (accs,
 		if sc, err = q.sharedScan(ctx, d); err != nil {
 			return nil, err
 		}
+		if sc != nil {
+			if err := sc.needVisitDim(ctx, d, q, g.dim); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if w.eventGroup() {
 		var err error

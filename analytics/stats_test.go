@@ -117,6 +117,9 @@ var filterCases = []struct {
 	{"exit page matches", []oFilter{{dim: "EXIT_PAGE", op: "MATCHES", values: []string{`^/blog`}}}},
 	{"prop is", []oFilter{{dim: "PROP", propKey: "plan", op: "IS", values: []string{"pro"}}}},
 	{"prop is not (missing reads as empty)", []oFilter{{dim: "PROP", propKey: "plan", op: "IS_NOT", values: []string{"free"}}}},
+	// a page filter (the shared scan) with a visit filter on a column that
+	// the PostgreSQL covering index analytics_sessions_cover lacks
+	{"page is not + utm medium", []oFilter{{dim: "PAGE", op: "IS_NOT", values: []string{"/"}}, {dim: "UTM_MEDIUM", op: "IS", values: []string{"cpc", "email"}}}},
 	{"utm + channel + device", []oFilter{{dim: "UTM_MEDIUM", op: "IS", values: []string{"cpc", "email"}}, {dim: "CHANNEL", op: "CONTAINS", values: []string{"Paid", "Email"}}, {dim: "DEVICE", op: "IS_NOT", values: []string{"Tablet"}}}},
 	{"hostname", []oFilter{{dim: "HOSTNAME", op: "IS", values: []string{"blog.fixture.example"}}}},
 	{"region city referrer", []oFilter{{dim: "REGION", op: "MATCHES", values: []string{"^US-"}}, {dim: "REFERRER", op: "CONTAINS", values: []string{"google"}}, {dim: "CITY", op: "IS_NOT", values: []string{"Austin"}}}},
