@@ -293,6 +293,13 @@ func (c *tagCache) get(js string, in *interner) (kvs [][2]uint32, ok bool) {
 func (sr *streamRollups) write(ctx context.Context, tx bun.Tx, pg bool, rec *Import) error {
 	where := "import_id = ?"
 	str := sr.strs.strs
+	if pg && (sr.daily.over || sr.tags.over || sr.resource.over) {
+		// Summing a million rows into as many groups spilled to disk
+		// with the default 4 MB of work memory.
+		if _, err := tx.ExecContext(ctx, "SET LOCAL work_mem = '256MB'"); err != nil {
+			return fmt.Errorf("rollup work memory: %w", err)
+		}
+	}
 	if sr.daily.over {
 		if err := rollupInto(ctx, tx, pg, dailyRollupInsert, dailyRollupSelect(pg, where), 12, rec.ID); err != nil {
 			return fmt.Errorf("write daily rollup: %w", err)
