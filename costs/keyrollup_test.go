@@ -284,6 +284,17 @@ func TestKeyRollupFallbacks(t *testing.T) {
 			if !sr.resource.over || !sr.daily.over {
 				t.Fatalf("with 10 keys allowed the sums did not give up (resource %v, daily %v)", sr.resource.over, sr.daily.over)
 			}
+			// Many resources alone leave the other rollups in memory.
+			maxRollupKeys = 50
+			sr = streamRollups{}
+			for i, r := range rows[:200] {
+				day := rows[0].start // one day, one currency: a single daily key
+				sr.add(&Row{ChargePeriodStart: day, BillingPeriodStart: monthStart(day), ResourceID: fmt.Sprint("r", i), BillingCurrency: "USD", BilledCost: r.billed})
+			}
+			if !sr.resource.over || sr.daily.over {
+				t.Fatalf("200 resources, 50 keys allowed: resource over %v (want true), daily over %v (want false)", sr.resource.over, sr.daily.over)
+			}
+			maxRollupKeys = 10
 			importCSV(t, d, focusCSV(rows, "B1"))
 			checkAgainstOracle(t, d, rows)
 		})

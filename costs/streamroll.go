@@ -29,7 +29,8 @@ type streamRollups struct {
 	// Keys are interned ids: equal strings compare and hash as one small
 	// integer instead of bytes scattered over the heap (the string keys
 	// made these sums cost more than parsing the CSV).
-	strs     interner
+	strs     interner // every key column but the resource
+	res      interner // resources, the one column that may be nearly unique
 	daily    keySums[dailySumKey]
 	tags     keySums[tagSumKey]
 	resource keySums[resSumKey]
@@ -205,10 +206,10 @@ func (sr *streamRollups) add(r *Row) {
 	if sr.daily.over && sr.tags.over && sr.resource.over {
 		return
 	}
-	var ids [9]uint32
+	var ids [8]uint32
 	ok := true
 	for i, v := range [...]string{r.ProviderName, r.BillingAccountID, r.BillingCurrency, r.SubAccountID,
-		r.ServiceName, r.ServiceCategory, r.RegionID, r.ChargeCategory, r.ResourceID} {
+		r.ServiceName, r.ServiceCategory, r.RegionID, r.ChargeCategory} {
 		if ids[i], ok = sr.strs.id(v); !ok {
 			break
 		}
@@ -220,12 +221,21 @@ func (sr *streamRollups) add(r *Row) {
 		sr.resource.giveUp()
 		return
 	}
+	var resID uint32
+	if !sr.resource.over {
+		if resID, ok = sr.res.id(r.ResourceID); !ok {
+			sr.resource.giveUp()
+			sr.res = interner{}
+		}
+	}
 	bps, day := r.BillingPeriodStart.Unix(), dayOf(r.ChargePeriodStart)
 	provider, account, cur := ids[0], ids[1], ids[2]
 	sr.daily.add(dailySumKey{bps: bps, day: day, provider: provider, account: account, sub: ids[3],
 		service: ids[4], category: ids[5], region: ids[6], charge: ids[7], cur: cur}, r)
-	sr.resource.add(resSumKey{bps: bps, month: monthStart(r.ChargePeriodStart).Unix(), provider: provider,
-		account: account, resource: ids[8], cur: cur}, r)
+	if !sr.resource.over {
+		sr.resource.add(resSumKey{bps: bps, month: monthStart(r.ChargePeriodStart).Unix(), provider: provider,
+			account: account, resource: resID, cur: cur}, r)
+	}
 	if sr.tags.over || r.Tags == "" || r.Tags == "{}" {
 		return
 	}
@@ -341,7 +351,7 @@ func (sr *streamRollups) write(ctx context.Context, tx bun.Tx, pg bool, rec *Imp
 		out := rowBatch{ctx: ctx, tx: tx, target: resourceRollupInsert}
 		for k, v := range sr.resource.m {
 			b, e, l := v.strings()
-			if err := out.add(rec.SourceID, rec.ID, k.bps, str[k.provider], str[k.account], k.month, str[k.resource], str[k.cur], b, e, l, v.n); err != nil {
+			if err := out.add(rec.SourceID, rec.ID, k.bps, str[k.provider], str[k.account], k.month, sr.res.strs[k.resource], str[k.cur], b, e, l, v.n); err != nil {
 				return fmt.Errorf("write resource rollup: %w", err)
 			}
 		}
