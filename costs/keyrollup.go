@@ -22,7 +22,7 @@ import (
 // a per-day rollup would be as large as the raw rows).
 
 func init() {
-	db.RegisterDataMigration("000411_cost_key_rollups_backfill", rebuildKeyRollups)
+	db.RegisterDataMigration("000411_cost_key_rollups_backfill", RebuildKeyRollups)
 }
 
 // keyRollupCols are the identity columns both rollups share with cost_rows.
@@ -205,10 +205,11 @@ func refreshWindowResources(ctx context.Context, tx bun.Tx, pg bool, rep replace
 	return nil
 }
 
-// rebuildKeyRollups recomputes both rollups from every cost row: the data
-// migration for rows imported before they existed, and the benchmark
-// filler's way to build them.
-func rebuildKeyRollups(ctx context.Context, d *db.DB) error {
+// RebuildKeyRollups recomputes the tag and resource rollups from every cost
+// row: the data migration for rows imported before these rollups existed,
+// and the way for tools that fill cost_rows themselves (the benchmark's SQL
+// filler) to build them; imports keep them current on their own.
+func RebuildKeyRollups(ctx context.Context, d *db.DB) error {
 	return d.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		for _, t := range []string{"cost_tag_daily", "cost_resource_monthly"} {
 			if _, err := tx.ExecContext(ctx, "DELETE FROM "+t); err != nil {
@@ -218,7 +219,3 @@ func rebuildKeyRollups(ctx context.Context, d *db.DB) error {
 		return fillKeyRollups(ctx, tx, d.IsPostgres(), "1 = 1")
 	})
 }
-
-// RebuildKeyRollups recomputes the tag and resource rollups from every cost
-// row, for tools that fill cost_rows themselves; imports keep them current.
-func RebuildKeyRollups(ctx context.Context, d *db.DB) error { return rebuildKeyRollups(ctx, d) }

@@ -256,6 +256,12 @@ func TestKeyRollupBreakdownsMatchOracle(t *testing.T) {
 		importCSV(t, d, focusCSV(rows, "A1"))
 		checkAgainstOracle(t, d, rows)
 
+		t.Run("rebuilt from the rows (the data migration)", func(t *testing.T) {
+			if err := RebuildKeyRollups(context.Background(), d); err != nil {
+				t.Fatal(err)
+			}
+			checkAgainstOracle(t, d, rows)
+		})
 		t.Run("same export again", func(t *testing.T) {
 			importCSV(t, d, focusCSV(rows, "A1"))
 			checkAgainstOracle(t, d, rows)

@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/shopspring/decimal"
-
 	"github.com/uptrace/bun"
 )
 
