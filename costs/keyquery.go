@@ -69,14 +69,7 @@ func sumParts(ctx context.Context, d *db.DB, nkeys int, parts []sumPart, rank in
 	}
 	idx := map[string]*keyedSum{}
 	var order []string
-	keys := make([]string, nkeys)
-	var amt [3]string
-	var n int64
-	dest := make([]any, 0, nkeys+4)
-	for i := range keys {
-		dest = append(dest, &keys[i])
-	}
-	dest = append(dest, &amt[0], &amt[1], &amt[2], &n)
+	row := newSumRow(nkeys)
 	for _, p := range parts {
 		if err := func() error {
 			rows, err := d.QueryContext(ctx, p.sel, p.args...)
@@ -85,31 +78,22 @@ func sumParts(ctx context.Context, d *db.DB, nkeys int, parts []sumPart, rank in
 			}
 			defer rows.Close()
 			for rows.Next() {
-				if err := rows.Scan(dest...); err != nil {
+				if err := row.scan(rows); err != nil {
 					return err
 				}
-				var v [3]decimal.Decimal
-				for i, s := range amt {
-					if v[i], err = decimal.NewFromString(s); err != nil {
-						return fmt.Errorf("amount %q: %w", s, err)
-					}
-					if p.neg {
-						v[i] = v[i].Neg()
-					}
+				v, n := row.amt, row.n
+				if p.neg {
+					v, n = [3]decimal.Decimal{v[0].Neg(), v[1].Neg(), v[2].Neg()}, -n
 				}
-				k := strings.Join(keys, "\x00")
+				k := strings.Join(row.keys, "\x00")
 				g := idx[k]
 				if g == nil {
-					g = &keyedSum{keys: slices.Clone(keys), Amounts: Amounts{Currency: keys[nkeys-1]}}
+					g = &keyedSum{keys: slices.Clone(row.keys), Amounts: Amounts{Currency: row.keys[nkeys-1]}}
 					idx[k] = g
 					order = append(order, k)
 				}
 				g.add(v[0], v[1], v[2])
-				if p.neg {
-					g.n -= n
-				} else {
-					g.n += n
-				}
+				g.n += n
 			}
 			return rows.Err()
 		}(); err != nil {
@@ -176,25 +160,13 @@ func sumPartsPG(ctx context.Context, d *db.DB, nkeys int, parts []sumPart, rank 
 	}
 	defer rows.Close()
 	var out []keyedSum
+	row := newSumRow(nkeys)
 	for rows.Next() {
-		g := keyedSum{keys: make([]string, nkeys)}
-		var amt [3]string
-		dest := make([]any, 0, nkeys+4)
-		for i := range g.keys {
-			dest = append(dest, &g.keys[i])
-		}
-		dest = append(dest, &amt[0], &amt[1], &amt[2], &g.n)
-		if err := rows.Scan(dest...); err != nil {
+		if err := row.scan(rows); err != nil {
 			return nil, fmt.Errorf("cost query: %w", err)
 		}
-		var v [3]decimal.Decimal
-		for i, s := range amt {
-			if v[i], err = decimal.NewFromString(s); err != nil {
-				return nil, fmt.Errorf("cost query: amount %q: %w", s, err)
-			}
-		}
-		g.Currency = g.keys[nkeys-1]
-		g.add(v[0], v[1], v[2])
+		g := keyedSum{keys: slices.Clone(row.keys), Amounts: Amounts{Currency: row.keys[nkeys-1]}, n: row.n}
+		g.add(row.amt[0], row.amt[1], row.amt[2])
 		out = append(out, g)
 	}
 	return out, rows.Err()

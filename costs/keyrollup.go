@@ -97,62 +97,80 @@ func rollupInto(ctx context.Context, tx bun.IDB, pg bool, target, sel string, nk
 		return err
 	}
 	defer rows.Close()
-	keys := make([]sql.NullString, nkeys)
-	var amt [3]string
-	var n int64
-	dest := make([]any, 0, nkeys+4)
-	for i := range keys {
-		dest = append(dest, &keys[i])
-	}
-	dest = append(dest, &amt[0], &amt[1], &amt[2], &n)
-	var out [][]any
-	var cur []any // key of the row being summed, then its sums
+	row := newSumRow(nkeys)
+	out := rowBatch{ctx: ctx, tx: tx, target: target}
+	var cur []any // key of the rows being summed
 	var sum [3]decimal.Decimal
 	var cnt int64
-	flush := func(force bool) error {
-		if cur != nil {
-			out = append(out, append(cur, sum[0].String(), sum[1].String(), sum[2].String(), cnt))
-			cur = nil
+	emit := func() error {
+		if cur == nil {
+			return nil
 		}
-		if len(out) >= 500 || (force && len(out) > 0) {
-			if err := insertRows(ctx, tx, target, out); err != nil {
-				return err
-			}
-			out = out[:0]
-		}
-		return nil
+		return out.add(append(cur, sum[0].String(), sum[1].String(), sum[2].String(), cnt)...)
 	}
 	for rows.Next() {
-		if err := rows.Scan(dest...); err != nil {
+		if err := row.scan(rows); err != nil {
 			return err
 		}
 		same := cur != nil
 		for i := 0; same && i < nkeys; i++ {
-			same = cur[i].(string) == keys[i].String
+			same = cur[i].(string) == row.keys[i]
 		}
 		if !same {
-			if err := flush(false); err != nil {
+			if err := emit(); err != nil {
 				return err
 			}
 			cur = make([]any, nkeys, nkeys+4)
-			for i, k := range keys {
-				cur[i] = k.String
+			for i, k := range row.keys {
+				cur[i] = k
 			}
 			sum, cnt = [3]decimal.Decimal{}, 0
 		}
-		for i, s := range amt {
-			v, err := decimal.NewFromString(s)
-			if err != nil {
-				return fmt.Errorf("amount %q: %w", s, err)
-			}
-			sum[i] = sum[i].Add(v)
+		for i := range sum {
+			sum[i] = sum[i].Add(row.amt[i])
 		}
-		cnt += n
+		cnt += row.n
 	}
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	return flush(true)
+	if err := emit(); err != nil {
+		return err
+	}
+	return out.flush()
+}
+
+// sumRow scans the shape every rollup query here returns: nkeys key
+// columns, then billed, effective and list cost and a row count.
+type sumRow struct {
+	keys []string
+	amt  [3]decimal.Decimal
+	n    int64
+	text [3]string
+	dest []any
+}
+
+func newSumRow(nkeys int) *sumRow {
+	s := &sumRow{keys: make([]string, nkeys)}
+	for i := range s.keys {
+		s.dest = append(s.dest, &s.keys[i])
+	}
+	s.dest = append(s.dest, &s.text[0], &s.text[1], &s.text[2], &s.n)
+	return s
+}
+
+func (s *sumRow) scan(rows *sql.Rows) error {
+	if err := rows.Scan(s.dest...); err != nil {
+		return err
+	}
+	for i, t := range s.text {
+		v, err := decimal.NewFromString(t)
+		if err != nil {
+			return fmt.Errorf("amount %q: %w", t, err)
+		}
+		s.amt[i] = v
+	}
+	return nil
 }
 
 // deleteKeyRollups removes the rollup rows of the given earlier imports of

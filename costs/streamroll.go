@@ -309,56 +309,43 @@ func (sr *streamRollups) write(ctx context.Context, tx bun.Tx, pg bool, rec *Imp
 			return fmt.Errorf("rollup work memory: %w", err)
 		}
 	}
-	if sr.daily.over {
-		if err := rollupInto(ctx, tx, pg, dailyRollupInsert, dailyRollupSelect(pg, where), 12, rec.ID); err != nil {
-			return fmt.Errorf("write daily rollup: %w", err)
-		}
-	} else {
-		out := rowBatch{ctx: ctx, tx: tx, target: dailyRollupInsert}
-		for k, v := range sr.daily.m {
-			b, e, l := v.strings()
-			if err := out.add(rec.SourceID, rec.ID, k.bps, k.day, str[k.provider], str[k.account], str[k.sub],
-				str[k.service], str[k.category], str[k.region], str[k.charge], str[k.cur], b, e, l, v.n); err != nil {
-				return fmt.Errorf("write daily rollup: %w", err)
-			}
-		}
-		if err := out.flush(); err != nil {
-			return fmt.Errorf("write daily rollup: %w", err)
-		}
+	if err := writeSums(ctx, tx, pg, &sr.daily, dailyRollupInsert, dailyRollupSelect(pg, where), 12, rec.ID,
+		func(k dailySumKey, b, e, l string, n int64) []any {
+			return []any{rec.SourceID, rec.ID, k.bps, k.day, str[k.provider], str[k.account], str[k.sub],
+				str[k.service], str[k.category], str[k.region], str[k.charge], str[k.cur], b, e, l, n}
+		}); err != nil {
+		return fmt.Errorf("write daily rollup: %w", err)
 	}
-	if sr.tags.over {
-		if err := rollupInto(ctx, tx, pg, tagRollupInsert, tagRollupSelect(pg, where), 9, rec.ID); err != nil {
-			return fmt.Errorf("write tag rollup: %w", err)
-		}
-	} else {
-		out := rowBatch{ctx: ctx, tx: tx, target: tagRollupInsert}
-		for k, v := range sr.tags.m {
-			b, e, l := v.strings()
-			if err := out.add(rec.SourceID, rec.ID, k.bps, str[k.provider], str[k.account], k.day, str[k.key], str[k.value], str[k.cur], b, e, l, v.n); err != nil {
-				return fmt.Errorf("write tag rollup: %w", err)
-			}
-		}
-		if err := out.flush(); err != nil {
-			return fmt.Errorf("write tag rollup: %w", err)
-		}
+	if err := writeSums(ctx, tx, pg, &sr.tags, tagRollupInsert, tagRollupSelect(pg, where), 9, rec.ID,
+		func(k tagSumKey, b, e, l string, n int64) []any {
+			return []any{rec.SourceID, rec.ID, k.bps, str[k.provider], str[k.account], k.day, str[k.key], str[k.value], str[k.cur], b, e, l, n}
+		}); err != nil {
+		return fmt.Errorf("write tag rollup: %w", err)
 	}
-	if sr.resource.over {
-		if err := rollupInto(ctx, tx, pg, resourceRollupInsert, resourceRollupSelect(pg, where), 8, rec.ID); err != nil {
-			return fmt.Errorf("write resource rollup: %w", err)
-		}
-	} else {
-		out := rowBatch{ctx: ctx, tx: tx, target: resourceRollupInsert}
-		for k, v := range sr.resource.m {
-			b, e, l := v.strings()
-			if err := out.add(rec.SourceID, rec.ID, k.bps, str[k.provider], str[k.account], k.month, sr.res.strs[k.resource], str[k.cur], b, e, l, v.n); err != nil {
-				return fmt.Errorf("write resource rollup: %w", err)
-			}
-		}
-		if err := out.flush(); err != nil {
-			return fmt.Errorf("write resource rollup: %w", err)
-		}
+	if err := writeSums(ctx, tx, pg, &sr.resource, resourceRollupInsert, resourceRollupSelect(pg, where), 8, rec.ID,
+		func(k resSumKey, b, e, l string, n int64) []any {
+			return []any{rec.SourceID, rec.ID, k.bps, str[k.provider], str[k.account], k.month, sr.res.strs[k.resource], str[k.cur], b, e, l, n}
+		}); err != nil {
+		return fmt.Errorf("write resource rollup: %w", err)
 	}
 	return nil
+}
+
+// writeSums writes one rollup of an import: its sums as row makes them,
+// or, when the sums gave up, the SQL rollup sel of the written rows.
+func writeSums[K comparable](ctx context.Context, tx bun.Tx, pg bool, s *keySums[K], target, sel string, nkeys int, importID int64,
+	row func(k K, billed, effective, list string, n int64) []any) error {
+	if s.over {
+		return rollupInto(ctx, tx, pg, target, sel, nkeys, importID)
+	}
+	out := rowBatch{ctx: ctx, tx: tx, target: target}
+	for k, v := range s.m {
+		b, e, l := v.strings()
+		if err := out.add(row(k, b, e, l, v.n)...); err != nil {
+			return err
+		}
+	}
+	return out.flush()
 }
 
 // rowBatch collects rows for one target and writes them 500 at a time.
