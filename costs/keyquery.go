@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/shopspring/decimal"
 	"github.com/uptrace/bun"
@@ -43,9 +44,6 @@ type sumPart struct {
 	sel  string
 	args []any
 	neg  bool
-	// oneMonth: the part reads one month of cost_resource_monthly for
-	// one currency, in the order of its index.
-	oneMonth bool
 }
 
 // keyedSum is the sums of one group; keys end with the currency.
@@ -62,10 +60,7 @@ type keyedSum struct {
 // thousand groups: sorting them all cost more than summing them).
 func sumParts(ctx context.Context, d *db.DB, nkeys int, parts []sumPart, rank int) ([]keyedSum, error) {
 	if d.IsPostgres() {
-		// One part that is a single month of the resource rollup can be
-		// read in key order from its index.
-		ordered := len(parts) == 1 && parts[0].oneMonth
-		return sumPartsPG(ctx, d, nkeys, parts, rank, ordered)
+		return sumPartsPG(ctx, d, nkeys, parts, rank)
 	}
 	idx := map[string]*keyedSum{}
 	var order []string
@@ -109,7 +104,7 @@ func sumParts(ctx context.Context, d *db.DB, nkeys int, parts []sumPart, rank in
 	return out, nil
 }
 
-func sumPartsPG(ctx context.Context, d *db.DB, nkeys int, parts []sumPart, rank int, ordered bool) ([]keyedSum, error) {
+func sumPartsPG(ctx context.Context, d *db.DB, nkeys int, parts []sumPart, rank int) ([]keyedSum, error) {
 	cols := make([]string, nkeys)
 	for i := range cols {
 		cols[i] = fmt.Sprintf("k%d", i)
@@ -145,14 +140,6 @@ func sumPartsPG(ctx context.Context, d *db.DB, nkeys int, parts []sumPart, rank 
 	defer func() { _ = tx.Rollback() }()
 	if _, err := tx.ExecContext(ctx, "SET LOCAL work_mem = '64MB'"); err != nil {
 		return nil, fmt.Errorf("cost query: %w", err)
-	}
-	if ordered {
-		// The planner underestimates the groups and picks a hash
-		// aggregate; summing the covering index in its order took a
-		// third of the time.
-		if _, err := tx.ExecContext(ctx, "SET LOCAL enable_hashagg = off"); err != nil {
-			return nil, fmt.Errorf("cost query: %w", err)
-		}
 	}
 	rows, err := tx.QueryContext(ctx, "SELECT "+keys+", b::text, e::text, l::text, n FROM ("+grouped+") AS s", args...)
 	if err != nil {
@@ -209,11 +196,12 @@ func tagBreakdown(ctx context.Context, d *db.DB, q Query, key string) ([]group, 
 	return out, nil
 }
 
-// resourceBreakdown answers a RESOURCE breakdown from the monthly rollup:
-// months the range covers are read whole; a month it covers in part adds
-// the raw rows of the covered days, or, when it covers more than half,
-// takes the month and subtracts the raw rows of the other days. Raw rows
-// are thus read for at most half of each partly covered month.
+// resourceBreakdown answers a RESOURCE breakdown from the monthly rollup
+// (on PostgreSQL its per-month totals): months the range covers are read
+// whole; a month it covers in part either adds the raw rows of the covered
+// days or takes the month and subtracts the raw rows of the other days,
+// whichever side holds fewer rows (the dimension rollup counts them), and a
+// side without rows is not read at all.
 func resourceBreakdown(ctx context.Context, d *db.DB, q Query, limit int) ([]group, error) {
 	filter := func(q Query, where string, args []any) (string, []any) {
 		where, args = currencyWhere(q, where, args)
@@ -259,37 +247,53 @@ func resourceBreakdown(ctx context.Context, d *db.DB, q Query, limit int) ([]gro
 
 func resourceGroups(ctx context.Context, d *db.DB, q Query, from, to int64, limit int, filter func(Query, string, []any) (string, []any)) ([]group, error) {
 	zero := "0"
+	monthly := "cost_resource_totals"
 	if !d.IsPostgres() {
-		zero = "'0'"
+		zero, monthly = "'0'", "cost_resource_monthly"
 	}
 	raw := func(lo, hi int64, neg bool) sumPart {
 		w, a := filter(q, "charge_period_start >= ? AND charge_period_start < ?", []any{lo, hi})
 		return sumPart{sel: "SELECT resource_id, billing_currency, billed_cost, COALESCE(effective_cost, " + zero + "), COALESCE(list_cost, " + zero + "), 1 FROM cost_rows WHERE " + w, args: a, neg: neg}
 	}
+	first := monthStart(q.From)
+	count, err := rowCounter(ctx, d, q, first.Unix(), monthStart(time.Unix(to-1, 0)).AddDate(0, 1, 0).Unix())
+	if err != nil {
+		return nil, err
+	}
 	var months []int64
 	var parts []sumPart
-	for m := monthStart(q.From); m.Unix() < to; m = m.AddDate(0, 1, 0) {
+	for m := first; m.Unix() < to; m = m.AddDate(0, 1, 0) {
 		ms, me := m.Unix(), m.AddDate(0, 1, 0).Unix()
 		lo, hi := max(from, ms), min(to, me)
+		in, before, after := count(lo, hi), count(ms, lo), count(hi, me)
 		switch {
-		case lo == ms && hi == me:
+		case in == 0:
+			// Nothing billed in the range this month.
+		case before+after == 0:
+			// The days left out hold no rows (this month so far, for
+			// example): the month is the answer.
 			months = append(months, ms)
-		case 2*(hi-lo) > me-ms:
+		case before+after < in:
 			months = append(months, ms)
-			if lo > ms {
+			if before > 0 {
 				parts = append(parts, raw(ms, lo, true))
 			}
-			if hi < me {
+			if after > 0 {
 				parts = append(parts, raw(hi, me, true))
 			}
 		default:
 			parts = append(parts, raw(lo, hi, false))
 		}
 	}
+	if d.IsPostgres() && limit > 0 && len(parts) == 0 && len(months) == 1 && q.Currency != "" {
+		return rankedMonth(ctx, d, q, months[0], limit, filter)
+	}
 	if len(months) > 0 {
 		w, a := filter(q, "month IN (?)", []any{bun.In(months)})
-		parts = append(parts, sumPart{sel: "SELECT resource_id, billing_currency, billed_cost, effective_cost, list_cost, row_count FROM cost_resource_monthly WHERE " + w, args: a,
-			oneMonth: len(months) == 1 && q.Currency != ""})
+		parts = append(parts, sumPart{sel: "SELECT resource_id, billing_currency, billed_cost, effective_cost, list_cost, row_count FROM " + monthly + " WHERE " + w, args: a})
+	}
+	if len(parts) == 0 {
+		return nil, nil
 	}
 	gs, err := sumParts(ctx, d, 2, parts, limit)
 	if err != nil {
@@ -300,4 +304,55 @@ func resourceGroups(ctx context.Context, d *db.DB, q Query, from, to int64, limi
 		out = append(out, group{keys: g.keys[:1], Amounts: g.Amounts})
 	}
 	return out, nil
+}
+
+// rowCounter returns a function counting the cost rows charged in [lo, hi)
+// (UTC midnights within [from, to)), from the per-day row counts of the
+// dimension rollup: it tells which side of a partly covered month has
+// fewer raw rows to read, and which sides have none.
+func rowCounter(ctx context.Context, d *db.DB, q Query, from, to int64) (func(lo, hi int64) int64, error) {
+	var days []struct {
+		Day int64 `bun:"day"`
+		N   int64 `bun:"n"`
+	}
+	w, a := currencyWhere(q, "dim = ? AND day >= ? AND day < ?", []any{string(DimProvider), from, to})
+	if err := d.NewSelect().Table("cost_dim_daily").ColumnExpr("day, SUM(row_count) AS n").Where(w, a...).
+		GroupExpr("day").Scan(ctx, &days); err != nil {
+		return nil, fmt.Errorf("cost query: rows per day: %w", err)
+	}
+	return func(lo, hi int64) int64 {
+		var n int64
+		for _, r := range days {
+			if r.Day >= lo && r.Day < hi {
+				n += r.N
+			}
+		}
+		return n
+	}, nil
+}
+
+// rankedMonth reads the top limit resources of one month and currency from
+// the first entries of cost_resource_totals' index in breakdown order.
+func rankedMonth(ctx context.Context, d *db.DB, q Query, month int64, limit int, filter func(Query, string, []any) (string, []any)) ([]group, error) {
+	w, a := filter(q, "month = ?", []any{month})
+	// The amounts go out as text; the order is on the numbers (an output
+	// column of the same name would win over the table's).
+	rows, err := d.QueryContext(ctx, `SELECT resource_id, billing_currency, billed_cost::text AS b, effective_cost::text AS e, list_cost::text AS l, row_count
+		FROM cost_resource_totals AS t WHERE `+w+` AND row_count > 0
+		ORDER BY t.effective_cost DESC, t.billed_cost DESC, t.resource_id COLLATE "C" LIMIT ?`, append(a, limit)...)
+	if err != nil {
+		return nil, fmt.Errorf("cost query: %w", err)
+	}
+	defer rows.Close()
+	var out []group
+	row := newSumRow(2)
+	for rows.Next() {
+		if err := row.scan(rows); err != nil {
+			return nil, fmt.Errorf("cost query: %w", err)
+		}
+		g := group{keys: []string{row.keys[0]}, Amounts: Amounts{Currency: row.keys[1]}}
+		g.add(row.amt[0], row.amt[1], row.amt[2])
+		out = append(out, g)
+	}
+	return out, rows.Err()
 }

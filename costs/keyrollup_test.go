@@ -189,6 +189,11 @@ func breakdownCases() []breakdownCase {
 		{"one day", "2025-02-14", "2025-02-14"},
 		{"everything", "2024-12-01", "2025-05-31"},
 		{"nothing", "2026-01-01", "2026-01-31"},
+		// The rows run from 2025-01-10 to 2025-04-19: months whose
+		// uncovered days hold no rows are read whole.
+		{"a month so far", "2025-04-01", "2025-04-25"},
+		{"a month from its first rows", "2025-01-05", "2025-01-31"},
+		{"a month so far but its first day", "2025-04-02", "2025-04-30"},
 	}
 	filters := []struct {
 		name string
@@ -225,6 +230,7 @@ func breakdownCases() []breakdownCase {
 func checkAgainstOracle(t *testing.T, store *db.DB, rows []fixtureRow) {
 	t.Helper()
 	ctx := context.Background()
+	checkTotals(t, store)
 	for _, c := range breakdownCases() {
 		got, err := Breakdown(ctx, store, c.q, c.dim, c.tagKey, c.limit)
 		if err != nil {
@@ -386,5 +392,44 @@ func TestKeyRollupSyncWindow(t *testing.T) {
 			}
 		}
 		checkAgainstOracle(t, d, append(want, inWindow...))
+
+		// Removing rollup rows directly, as deleting a source does.
+		if _, err := d.ExecContext(ctx, "DELETE FROM cost_resource_monthly WHERE source_id = 7 AND month = ?", monthStart(from).Unix()); err != nil {
+			t.Fatal(err)
+		}
+		checkTotals(t, d)
 	})
+}
+
+// checkTotals asserts, on PostgreSQL, that the triggers kept
+// cost_resource_totals equal to the monthly rows summed per month,
+// currency and resource, with no total left without rows.
+func checkTotals(t *testing.T, d *db.DB) {
+	t.Helper()
+	if !d.IsPostgres() {
+		return
+	}
+	var diff []struct {
+		Month int64  `bun:"month"`
+		Cur   string `bun:"billing_currency"`
+		Res   string `bun:"resource_id"`
+		Want  string `bun:"want"`
+		Got   string `bun:"got"`
+	}
+	err := d.NewRaw(`SELECT COALESCE(m.month, t.month) AS month, COALESCE(m.billing_currency, t.billing_currency) AS billing_currency,
+			COALESCE(m.resource_id, t.resource_id) AS resource_id,
+			COALESCE(m.b || ' ' || m.e || ' ' || m.l || ' ' || m.n, 'none') AS want,
+			COALESCE(t.billed_cost || ' ' || t.effective_cost || ' ' || t.list_cost || ' ' || t.row_count, 'none') AS got
+		FROM (SELECT month, billing_currency, resource_id, SUM(billed_cost) AS b, SUM(effective_cost) AS e, SUM(list_cost) AS l, SUM(row_count) AS n
+		      FROM cost_resource_monthly GROUP BY 1, 2, 3) AS m
+		FULL JOIN cost_resource_totals AS t USING (month, billing_currency, resource_id)
+		WHERE m.b IS DISTINCT FROM t.billed_cost OR m.e IS DISTINCT FROM t.effective_cost OR m.l IS DISTINCT FROM t.list_cost
+			OR m.n IS DISTINCT FROM t.row_count
+		LIMIT 5`).Scan(context.Background(), &diff)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range diff {
+		t.Errorf("resource totals %d %s %q: monthly rows sum to %s, the total holds %s", r.Month, r.Cur, r.Res, r.Want, r.Got)
+	}
 }

@@ -210,7 +210,7 @@ func cmdQuery(args []string) error {
 		}
 		fmt.Printf("filled %d rows with SQL in %s\n", *rows-have, time.Since(t0).Round(time.Second))
 		have = *rows
-		if _, err := d.ExecContext(ctx, "ANALYZE cost_rows; ANALYZE cost_daily; ANALYZE cost_dim_daily; ANALYZE cost_tag_daily; ANALYZE cost_resource_monthly"); err != nil {
+		if _, err := d.ExecContext(ctx, "ANALYZE cost_rows; ANALYZE cost_daily; ANALYZE cost_dim_daily; ANALYZE cost_tag_daily; ANALYZE cost_resource_monthly; ANALYZE cost_resource_totals"); err != nil {
 			return err
 		}
 	}
@@ -235,7 +235,7 @@ func cmdQuery(args []string) error {
 			fmt.Printf("loaded %d rows (%.0f rows/s)\n", done, float64(res.Import.RowsImported)/time.Since(t0).Seconds())
 		}
 		if d.IsPostgres() {
-			if _, err := d.ExecContext(ctx, "ANALYZE cost_rows; ANALYZE cost_daily; ANALYZE cost_dim_daily; ANALYZE cost_tag_daily; ANALYZE cost_resource_monthly"); err != nil {
+			if _, err := d.ExecContext(ctx, "ANALYZE cost_rows; ANALYZE cost_daily; ANALYZE cost_dim_daily; ANALYZE cost_tag_daily; ANALYZE cost_resource_monthly; ANALYZE cost_resource_totals"); err != nil {
 				return err
 			}
 		}
@@ -300,6 +300,18 @@ func cmdQuery(args []string) error {
 		{"breakdown RESOURCE, 30 days mid-month to mid-month", func() (int, error) {
 			mid := costs.Query{From: start.AddDate(0, 1, 14), To: start.AddDate(0, 2, 12)}
 			r, err := costs.Breakdown(ctx, d, mid, costs.DimResource, "", 10)
+			return len(r), err
+		}},
+		// The data ends on the last day of the third month, as a bill
+		// does on the day it is read.
+		{"breakdown RESOURCE, last 30 days (to the last billed day)", func() (int, error) {
+			last := costs.Query{From: start.AddDate(0, 3, -30), To: start.AddDate(0, 3, -1)}
+			r, err := costs.Breakdown(ctx, d, last, costs.DimResource, "", 10)
+			return len(r), err
+		}},
+		{"breakdown RESOURCE, month to date (range past the last billed day)", func() (int, error) {
+			mtd := costs.Query{From: start.AddDate(0, 2, 0), To: start.AddDate(0, 3, 19)}
+			r, err := costs.Breakdown(ctx, d, mtd, costs.DimResource, "", 10)
 			return len(r), err
 		}},
 		{"breakdown RESOURCE, 7 days", func() (int, error) {
