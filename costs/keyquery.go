@@ -335,9 +335,22 @@ func rowCounter(ctx context.Context, d *db.DB, q Query, from, to int64) (func(lo
 // the first entries of cost_resource_totals' index in breakdown order.
 func rankedMonth(ctx context.Context, d *db.DB, q Query, month int64, limit int, filter func(Query, string, []any) (string, []any)) ([]group, error) {
 	w, a := filter(q, "month = ?", []any{month})
+	tx, err := d.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, fmt.Errorf("cost query: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	if len(q.Filters) == 0 {
+		// Until the table is analyzed (right after a big first import)
+		// the planner takes a month for a few rows and sorts all of
+		// them: 164 ms instead of 0.2 ms for the index's first entries.
+		if _, err := tx.ExecContext(ctx, "SET LOCAL enable_sort = off"); err != nil {
+			return nil, fmt.Errorf("cost query: %w", err)
+		}
+	}
 	// The amounts go out as text; the order is on the numbers (an output
 	// column of the same name would win over the table's).
-	rows, err := d.QueryContext(ctx, `SELECT resource_id, billing_currency, billed_cost::text AS b, effective_cost::text AS e, list_cost::text AS l, row_count
+	rows, err := tx.QueryContext(ctx, `SELECT resource_id, billing_currency, billed_cost::text AS b, effective_cost::text AS e, list_cost::text AS l, row_count
 		FROM cost_resource_totals AS t WHERE `+w+` AND row_count > 0
 		ORDER BY t.effective_cost DESC, t.billed_cost DESC, t.resource_id COLLATE "C" LIMIT ?`, append(a, limit)...)
 	if err != nil {

@@ -77,6 +77,8 @@ CREATE TRIGGER cost_resource_totals_update AFTER UPDATE ON cost_resource_monthly
 INSERT INTO cost_resource_totals (month, billing_currency, resource_id, billed_cost, effective_cost, list_cost, row_count)
 SELECT month, billing_currency, resource_id, SUM(billed_cost), SUM(effective_cost), SUM(list_cost), SUM(row_count)
 FROM cost_resource_monthly GROUP BY 1, 2, 3;
+--bun:split
+ANALYZE cost_resource_totals;
 {{else}}
 SELECT 1;
 {{end}}
