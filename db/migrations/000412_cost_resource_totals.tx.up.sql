@@ -22,16 +22,15 @@ CREATE TABLE cost_resource_totals (
 );
 --bun:split
 -- The order of a breakdown: effective, then billed cost descending, then the
--- value in byte order.
+-- value in byte order. Not covering: the top N fetch only N rows.
 CREATE INDEX cost_resource_totals_rank ON cost_resource_totals
-    (month, billing_currency, effective_cost DESC, billed_cost DESC, resource_id COLLATE "C")
-    INCLUDE (list_cost, row_count);
+    (month, billing_currency, effective_cost DESC, billed_cost DESC, resource_id COLLATE "C");
 --bun:split
 -- One function for the three triggers: inserted rows are added, deleted rows
--- subtracted (and a total left without rows removed). Concurrent imports
--- would otherwise lock shared totals (the empty resource id of every month,
--- above all) in different orders and deadlock; they take the lock that
--- already serializes the dimension rollup of their last step.
+-- subtracted (and a total left without rows removed). They take the lock
+-- that already serializes the dimension rollup of an import's last step:
+-- concurrent imports would otherwise lock shared totals (the empty resource
+-- id of every month, above all) in different orders and could deadlock.
 CREATE FUNCTION cost_resource_totals_apply() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM pg_advisory_xact_lock(hashtext('tally-costs/dim-rollup'));
@@ -47,19 +46,26 @@ BEGIN
             row_count = t.row_count + EXCLUDED.row_count;
     END IF;
     IF TG_OP IN ('DELETE', 'UPDATE') THEN
+        -- A total that loses all its rows is deleted rather than updated
+        -- to zero first: re-importing an export removes and re-adds every
+        -- one of its totals, and each extra row version slows the re-add.
+        WITH r AS (
+            SELECT month, billing_currency, resource_id, SUM(billed_cost) AS billed_cost, SUM(effective_cost) AS effective_cost,
+                   SUM(list_cost) AS list_cost, SUM(row_count) AS row_count
+            FROM removed GROUP BY 1, 2, 3
+        ), gone AS (
+            DELETE FROM cost_resource_totals AS t USING r
+            WHERE t.month = r.month AND t.billing_currency = r.billing_currency AND t.resource_id = r.resource_id
+                AND t.row_count <= r.row_count
+        )
         UPDATE cost_resource_totals AS t SET
             billed_cost = t.billed_cost - r.billed_cost,
             effective_cost = t.effective_cost - r.effective_cost,
             list_cost = t.list_cost - r.list_cost,
             row_count = t.row_count - r.row_count
-        FROM (SELECT month, billing_currency, resource_id, SUM(billed_cost) AS billed_cost, SUM(effective_cost) AS effective_cost,
-                     SUM(list_cost) AS list_cost, SUM(row_count) AS row_count
-              FROM removed GROUP BY 1, 2, 3) AS r
-        WHERE t.month = r.month AND t.billing_currency = r.billing_currency AND t.resource_id = r.resource_id;
-        DELETE FROM cost_resource_totals AS t
-        USING (SELECT DISTINCT month, billing_currency, resource_id FROM removed) AS r
+        FROM r
         WHERE t.month = r.month AND t.billing_currency = r.billing_currency AND t.resource_id = r.resource_id
-            AND t.row_count <= 0;
+            AND t.row_count > r.row_count;
     END IF;
     RETURN NULL;
 END
