@@ -285,8 +285,16 @@ func resourceGroups(ctx context.Context, d *db.DB, q Query, from, to int64, limi
 			parts = append(parts, raw(lo, hi, false))
 		}
 	}
-	if d.IsPostgres() && limit > 0 && len(parts) == 0 && len(months) == 1 && q.Currency != "" {
-		return rankedMonth(ctx, d, q, months[0], limit, filter)
+	if d.IsPostgres() && limit > 0 && len(parts) == 0 && q.Currency != "" {
+		if len(months) == 1 {
+			return rankedMonth(ctx, d, q, months[0], limit, filter)
+		}
+		if len(months) > 1 && len(q.Filters) == 0 {
+			gs, ok, err := rankedMonths(ctx, d, q, months, limit)
+			if err != nil || ok {
+				return gs, err
+			}
+		}
 	}
 	if len(months) > 0 {
 		w, a := filter(q, "month IN (?)", []any{bun.In(months)})
@@ -368,4 +376,83 @@ func rankedMonth(ctx context.Context, d *db.DB, q Query, month int64, limit int,
 		out = append(out, g)
 	}
 	return out, rows.Err()
+}
+
+// rankedMonths finds the top limit resources of several whole months of one
+// currency without summing every resource: it reads the first depth
+// entries of each month in breakdown order, sums those candidates over all
+// the months, and stops once the limit-th candidate's effective cost is
+// above what any unread resource can reach (the threshold algorithm of
+// Fagin, Lotem and Naor). An unread resource holds, in a month not read to
+// its end, at most the last value read there or nothing at all, so it
+// reaches at most the sum of max(last value, 0) over those months; negative
+// totals (credits) are thus allowed. It reports false when the top stays
+// undecided at the deepest read, and the caller sums every resource.
+// firstRankDepth is how many entries of each month rankedMonths reads
+// first; tests lower it to make the bound decide.
+var firstRankDepth = 256
+
+func rankedMonths(ctx context.Context, d *db.DB, q Query, months []int64, limit int) ([]group, bool, error) {
+	cur := strings.ToUpper(q.Currency)
+	for depth := max(2*limit, firstRankDepth); depth <= 16384; depth *= 4 {
+		seen := map[string]bool{}
+		bound := decimal.Zero
+		open := 0 // months not read to their end
+		for _, m := range months {
+			var top []struct {
+				ResourceID string `bun:"resource_id"`
+				Effective  string `bun:"e"`
+			}
+			if err := d.NewRaw(`SELECT resource_id, effective_cost::text AS e FROM cost_resource_totals AS t
+				WHERE month = ? AND billing_currency = ?
+				ORDER BY t.effective_cost DESC, t.billed_cost DESC, t.resource_id COLLATE "C" LIMIT ?`, m, cur, depth).Scan(ctx, &top); err != nil {
+				return nil, false, fmt.Errorf("cost query: top resources of a month: %w", err)
+			}
+			for _, r := range top {
+				seen[r.ResourceID] = true
+			}
+			if len(top) == depth {
+				open++
+				last, err := decimal.NewFromString(top[len(top)-1].Effective)
+				if err != nil {
+					return nil, false, fmt.Errorf("cost query: amount %q: %w", top[len(top)-1].Effective, err)
+				}
+				bound = bound.Add(decimal.Max(last, decimal.Zero))
+			}
+		}
+		if len(seen) == 0 {
+			return nil, true, nil
+		}
+		ids := make([]string, 0, len(seen))
+		for id := range seen {
+			ids = append(ids, id)
+		}
+		gs, err := sumParts(ctx, d, 2, []sumPart{{
+			sel:  "SELECT resource_id, billing_currency, billed_cost, effective_cost, list_cost, row_count FROM cost_resource_totals WHERE month IN (?) AND billing_currency = ? AND resource_id IN (?)",
+			args: []any{bun.In(months), cur, bun.In(ids)},
+		}}, 0)
+		if err != nil {
+			return nil, false, err
+		}
+		slices.SortFunc(gs, func(a, b keyedSum) int {
+			if c := b.EffectiveCost.Cmp(a.EffectiveCost); c != 0 {
+				return c
+			}
+			if c := b.BilledCost.Cmp(a.BilledCost); c != 0 {
+				return c
+			}
+			return strings.Compare(a.keys[0], b.keys[0])
+		})
+		// Every month read to its end: the candidates are all resources.
+		// Otherwise the limit-th must beat the bound strictly, since an
+		// unread resource equal to it could rank above on billed cost.
+		if open == 0 || len(gs) >= limit && gs[limit-1].EffectiveCost.GreaterThan(bound) {
+			out := make([]group, 0, min(limit, len(gs)))
+			for _, g := range gs[:min(limit, len(gs))] {
+				out = append(out, group{keys: g.keys[:1], Amounts: g.Amounts})
+			}
+			return out, true, nil
+		}
+	}
+	return nil, false, nil
 }

@@ -263,6 +263,14 @@ func TestKeyRollupBreakdownsMatchOracle(t *testing.T) {
 		importCSV(t, d, focusCSV(rows, "A1"))
 		checkAgainstOracle(t, d, rows)
 
+		t.Run("months ranked from their first entries", func(t *testing.T) {
+			// 26 resources a month: reading 6, then 24 entries of each
+			// month leaves the top to the bound before the months run out.
+			old := firstRankDepth
+			firstRankDepth = 1
+			defer func() { firstRankDepth = old }()
+			checkAgainstOracle(t, d, rows)
+		})
 		t.Run("rebuilt from the rows (the data migration)", func(t *testing.T) {
 			if err := RebuildKeyRollups(context.Background(), d); err != nil {
 				t.Fatal(err)
@@ -454,5 +462,50 @@ func TestKeyRollupConcurrentImports(t *testing.T) {
 			}
 		}
 		checkAgainstOracle(t, d, append(slices.Clone(a), b...))
+	})
+}
+
+// Credits make a month's totals negative below its first entries: the bound
+// for resources not read yet must count such a month as at most zero, or a
+// resource read in neither month (X below) is missed.
+func TestRankedMonthsWithCredits(t *testing.T) {
+	jan, feb := mustDay("2025-01-15"), mustDay("2025-02-15")
+	var rows []fixtureRow
+	add := func(day time.Time, res string, billed int64) {
+		v := decimal.New(billed, 0)
+		rows = append(rows, fixtureRow{start: day, cur: "USD", resource: res, billed: v, eff: v.Mul(decimal.RequireFromString("0.9")), list: v})
+	}
+	// January's first six: A 10, C -1, D -2, E -3, F -4, G -5; X -6 comes
+	// seventh. February's: P 10, R -1 … V -5; C -7 lies below them.
+	add(jan, "A", 10)
+	for i, r := range []string{"C", "D", "E", "F", "G"} {
+		add(jan, r, int64(-1-i))
+	}
+	add(jan, "X", -6)
+	add(feb, "P", 10)
+	for i, r := range []string{"R", "S", "T", "U", "V"} {
+		add(feb, r, int64(-1-i))
+		add(jan, r, -100)
+	}
+	add(feb, "C", -7)
+	for _, r := range []string{"D", "E", "F", "G"} {
+		add(feb, r, -100)
+	}
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		importCSV(t, d, focusCSV(rows, "K1"))
+		old := firstRankDepth
+		firstRankDepth = 1
+		defer func() { firstRankDepth = old }()
+		q := Query{From: mustDay("2025-01-01"), To: mustDay("2025-02-28"), Currency: "USD"}
+		got, err := Breakdown(context.Background(), d, q, DimResource, "", 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := oracle(rows, q, DimResource, "", 3); !sameRows(got, want) {
+			t.Errorf("got%s\nwant%s", fmtRows(got), fmtRows(want))
+		}
+		if len(got) != 3 || got[2].Value != "X" {
+			t.Errorf("third resource: want X (-6 in January only), got %s", fmtRows(got))
+		}
 	})
 }
