@@ -378,6 +378,17 @@ func rankedMonth(ctx context.Context, d *db.DB, q Query, month int64, limit int,
 	return out, rows.Err()
 }
 
+// firstRankDepth and maxRankDepth bound how many entries of each month
+// rankedMonths reads. One read of 256 is the default: where a few resources
+// carry most of the spend, as they usually do on cloud bills, it decides a
+// top 10 (three months of 111,111 resources with Pareto-distributed spend:
+// 20–24 ms instead of 930–950 ms for summing them all); where spend is
+// spread evenly, no depth short of the whole month decides, and a single
+// read wastes least. Tests lower the first depth to make several reads decide.
+var firstRankDepth = 256
+
+const maxRankDepth = 256
+
 // rankedMonths finds the top limit resources of several whole months of one
 // currency without summing every resource: it reads the first depth
 // entries of each month in breakdown order, sums those candidates over all
@@ -388,13 +399,9 @@ func rankedMonth(ctx context.Context, d *db.DB, q Query, month int64, limit int,
 // reaches at most the sum of max(last value, 0) over those months; negative
 // totals (credits) are thus allowed. It reports false when the top stays
 // undecided at the deepest read, and the caller sums every resource.
-// firstRankDepth is how many entries of each month rankedMonths reads
-// first; tests lower it to make the bound decide.
-var firstRankDepth = 256
-
 func rankedMonths(ctx context.Context, d *db.DB, q Query, months []int64, limit int) ([]group, bool, error) {
 	cur := strings.ToUpper(q.Currency)
-	for depth := max(2*limit, firstRankDepth); depth <= 16384; depth *= 4 {
+	for depth := max(2*limit, firstRankDepth); depth <= maxRankDepth; depth *= 4 {
 		seen := map[string]bool{}
 		bound := decimal.Zero
 		open := 0 // months not read to their end
