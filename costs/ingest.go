@@ -1,9 +1,12 @@
 package costs
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -161,8 +164,24 @@ func ingestTx(ctx context.Context, d *db.DB, rec *Import, rep replacement, produ
 	if err := w.close(); err != nil {
 		return fmt.Errorf("write cost rows: %w", err)
 	}
-	for k := range keys {
-		n, err := deleteExport(ctx, tx, k, rec.ID, d.IsPostgres(), &affected)
+	exports := slices.SortedFunc(maps.Keys(keys), func(a, b exportKey) int {
+		return cmp.Or(strings.Compare(a.provider, b.provider), strings.Compare(a.account, b.account), cmp.Compare(a.bps, b.bps))
+	})
+	if d.IsPostgres() {
+		// Two imports of the same export at once: the second waits for the
+		// first to commit, then replaces it, instead of both keeping rows.
+		// All of a file's exports are locked first and in one order, before
+		// any deletion takes the rollup lock (in the resource totals'
+		// trigger): two files sharing accounts would otherwise each hold a
+		// lock the other waits for.
+		for _, k := range exports {
+			if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtext(?))", fmt.Sprintf("tally-costs/%s/%s/%d", k.provider, k.account, k.bps)); err != nil {
+				return fmt.Errorf("lock export %s account %q: %w", k.provider, k.account, err)
+			}
+		}
+	}
+	for _, k := range exports {
+		n, err := deleteExport(ctx, tx, k, rec.ID, &affected)
 		if err != nil {
 			return err
 		}
@@ -193,14 +212,9 @@ func ingestTx(ctx context.Context, d *db.DB, rec *Import, rep replacement, produ
 	return nil
 }
 
-func deleteExport(ctx context.Context, tx bun.Tx, k exportKey, importID int64, pg bool, affected *dayRange) (int64, error) {
-	if pg {
-		// Two imports of the same export at once: the second waits for the
-		// first to commit, then replaces it, instead of both keeping rows.
-		if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtext(?))", fmt.Sprintf("tally-costs/%s/%s/%d", k.provider, k.account, k.bps)); err != nil {
-			return 0, fmt.Errorf("lock export %s account %q: %w", k.provider, k.account, err)
-		}
-	}
+// deleteExport removes the rows and rollups of the earlier imports of one
+// export; on PostgreSQL the caller holds the export's lock.
+func deleteExport(ctx context.Context, tx bun.Tx, k exportKey, importID int64, affected *dayRange) (int64, error) {
 	// The rollup (small, indexed by export) says which earlier imports hold
 	// rows of this export; cost_rows is then reached through its import
 	// index, so that it needs no export index of its own (every index

@@ -509,3 +509,36 @@ func TestRankedMonthsWithCredits(t *testing.T) {
 		}
 	})
 }
+
+// Files holding several exports, imported at the same time, lock their
+// exports in one order: both land (one replacing the other, since they
+// hold the same exports) instead of deadlocking.
+func TestKeyRollupConcurrentMultiExportFiles(t *testing.T) {
+	x, y := genRows(9, 600), genRows(10, 600)
+	body := func(rows []fixtureRow, account string) string {
+		text := focusCSV(rows, account)
+		return text[strings.IndexByte(text, '\n')+1:]
+	}
+	header := func() string {
+		text := focusCSV(x, "X")
+		return text[:strings.IndexByte(text, '\n')+1]
+	}()
+	files := []string{header + body(x, "X") + body(y, "Y"), header + body(y, "Y") + body(x, "X")}
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		for range 3 {
+			errs := make(chan error, len(files))
+			for _, f := range files {
+				go func() {
+					_, err := ImportFOCUS(context.Background(), d, strings.NewReader(f), ImportOptions{Name: "two-accounts.csv"})
+					errs <- err
+				}()
+			}
+			for range files {
+				if err := <-errs; err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		checkAgainstOracle(t, d, append(slices.Clone(x), y...))
+	})
+}
