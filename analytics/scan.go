@@ -259,7 +259,15 @@ func loadScan(ctx context.Context, d *db.DB, q *Query) (*scan, error) {
 	sc.ids = ids
 	var parts [][]db.Session
 	if b.pg {
-		parts, err = loadCoveredVisits(ctx, d, q, ids)
+		// the latest matching event of each visit, which says in which
+		// half of the range its last_seen is likely to be
+		latest := make([]int64, len(ids))
+		for k := range ids {
+			for _, i := range byVisit[runs[k]:runs[k+1]] {
+				latest[k] = max(latest[k], sc.events[i].ts)
+			}
+		}
+		parts, err = loadCoveredVisits(ctx, d, q, ids, latest)
 	} else {
 		parts, err = loadVisits(ctx, d, q, ids)
 		sc.complete = true
@@ -286,31 +294,74 @@ func loadScan(ctx context.Context, d *db.DB, q *Query) (*scan, error) {
 
 // loadCoveredVisits reads the covering index's columns of the visits of ids
 // (PostgreSQL only), with the bounds of the SQL path's join (implied by the
-// events being in the range) and the visit filters. All ids go into one
-// array, so the planner sees how many there are: for a few it looks them up
-// by key, for many (a popular page) it reads the period's visits from
+// events being in the range) and the visit filters; latest[k] is the time
+// of the latest matching event of ids[k]. The ids go into arrays, so the
+// planner sees how many there are: for a few it looks them up by key, for
+// many (a popular page) it reads the period's visits from
 // analytics_sessions_cover alone and keeps the asked-for ones with a hashed
 // ANY, about 0.4 µs a visit of the period instead of about 4 µs a lookup.
 // Visit filters on columns outside the index make PostgreSQL read the heap
 // rows too; the answers are the same.
-func loadCoveredVisits(ctx context.Context, d *db.DB, q *Query, ids []int64) ([][]db.Session, error) {
-	// Two halves of the period on two connections: PostgreSQL reads one
-	// half while the other is read, and this process decodes both.
+//
+// The period is read in two halves by last_seen, on two connections:
+// PostgreSQL reads one half while the other is read, and this process
+// decodes both. Each half gets only the ids that can be in it, because
+// planning an array costs about as much per element as reading a visit
+// (the planner estimates the selectivity of every element): a visit whose
+// latest matching event is in the second half was last seen there, and one
+// whose latest matching event is in the first half almost always was too.
+// The few of the latter that went on past the middle (or that a visit
+// filter rejected) are asked for again in the second half.
+func loadCoveredVisits(ctx context.Context, d *db.DB, q *Query, ids, latest []int64) ([][]db.Session, error) {
 	from, to := q.Range.From(), q.Range.To()
 	mid := from + (to-from)/2
-	bounds := [2][2]int64{{from, mid}, {mid, 0}} // 0: no upper bound (visits that end after the range)
+	var early, late []int64 // sorted, as ids is
+	for k, id := range ids {
+		if latest[k] < mid {
+			early = append(early, id)
+		} else {
+			late = append(late, id)
+		}
+	}
+	halves := []struct {
+		ids    []int64
+		lo, hi int64 // hi 0: no upper bound (visits that end after the range)
+	}{{early, from, mid}, {late, mid, 0}}
 	out := make([][]db.Session, 2)
 	errs := make([]error, 2)
 	var wg sync.WaitGroup
-	for h := range bounds {
+	for h, half := range halves {
+		if len(half.ids) == 0 {
+			continue
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			out[h], errs[h] = loadCoveredPart(ctx, d, q, ids, bounds[h][0], bounds[h][1])
+			out[h], errs[h] = loadCoveredPart(ctx, d, q, half.ids, half.lo, half.hi)
 		}()
 	}
 	wg.Wait()
-	return out, errors.Join(errs...)
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	found := make(map[int64]struct{}, len(out[0]))
+	for i := range out[0] {
+		found[out[0][i].SessionID] = struct{}{}
+	}
+	var again []int64
+	for _, id := range early {
+		if _, ok := found[id]; !ok {
+			again = append(again, id)
+		}
+	}
+	if len(again) > 0 {
+		rest, err := loadCoveredPart(ctx, d, q, again, mid, 0)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rest)
+	}
+	return out, nil
 }
 
 // loadCoveredPart reads the visits of ids whose last event is in [lo, hi)
@@ -324,9 +375,9 @@ func loadCoveredPart(ctx context.Context, d *db.DB, q *Query, ids []int64, lo, h
 	}
 	where = append(where, b.sessionFilterConds(q)...)
 	strs := interner{}
-	// about half the visits each; growing a slice of these wide structs by
-	// doubling cost more than the decoding
-	out := make([]db.Session, 0, len(ids)/2+len(ids)/8)
+	// growing a slice of these wide structs by doubling cost more than
+	// the decoding
+	out := make([]db.Session, 0, len(ids))
 	err := eachTextRow(ctx, d, "SELECT "+scanCoveredCols+" FROM sessions s WHERE "+strings.Join(where, " AND "), b.args, func(v [][]byte) error {
 		if len(v) != 11 {
 			return fmt.Errorf("visit row has %d columns, want 11", len(v))
