@@ -377,3 +377,52 @@ func TestSharedScanFallsBackWhenTooLarge(t *testing.T) {
 		}
 	})
 }
+
+// TestSharedScanVisitAcrossTheMiddle: on PostgreSQL the shared scan reads
+// the visits of each half of the range with the ids whose latest matching
+// event is in that half. The fixture's visit from 23:58 to 00:04:40 across
+// local midnight has its /midnight pageview before the middle of
+// 2026-10-23..26 (midnight of the 25th in UTC) and its last event after it,
+// so it is asked for again in the second half; it must count exactly once.
+func TestSharedScanVisitAcrossTheMiddle(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		f := loadFixture(t, d, "UTC", 1500)
+		f.shared = true
+		for _, filters := range [][]oFilter{
+			{{dim: "PAGE", op: "IS", values: []string{"/midnight"}}},
+			{{dim: "PAGE", op: "CONTAINS", values: []string{"midnight", "/pricing"}}},
+			{{dim: "PAGE", op: "IS", values: []string{"/midnight", "/docs"}}, {dim: "COUNTRY", op: "IS", values: []string{"NZ", "US"}}},
+		} {
+			q := oQuery{from: date(2026, 10, 23), to: date(2026, 10, 26), filters: filters}
+			name := fmt.Sprintf("%+v", filters)
+			want := f.answer(q, all, allS)[""]
+			if want == nil || want.visits < 1 {
+				t.Fatalf("%s: the fixture lacks the visit across midnight: %+v", name, want)
+			}
+			aq := f.toQuery(t, q)
+			got, err := analytics.Aggregate(ctx, d, aq, analytics.AllMetrics)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !analytics.ScanLoaded(aq) {
+				t.Errorf("%s: answered without the shared scan", name)
+			}
+			check(t, name, got, want, false)
+			for _, dim := range []string{"SOURCE", "ENTRY_PAGE", "COUNTRY", "OS"} {
+				page, err := analytics.Breakdown(ctx, d, f.toQuery(t, q), analytics.Dimension(dim), "", analytics.AllMetrics, analytics.Order{}, 1000, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				ek, sk := byDim(dim, "")
+				rows := f.answer(q, ek, sk)
+				if page.Total != len(rows) {
+					t.Errorf("%s / %s: %d rows, oracle %d", name, dim, page.Total, len(rows))
+				}
+				for _, row := range page.Rows {
+					check(t, name+" / "+dim+" = "+strconv.Quote(row.Value), row.Metrics, rows[row.Value], false)
+				}
+			}
+		}
+	})
+}
