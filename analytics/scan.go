@@ -431,12 +431,50 @@ func loadCoveredVisits(ctx context.Context, d *db.DB, q *Query, ids, latest []in
 	return out, nil
 }
 
+// bitmapMinIDs is the number of ids from which loadCoveredPart asks for
+// them with a bitmap instead of an array. Planning `session_id = ANY(array)`
+// costs about 0.5–0.8 µs per element (the planner estimates the selectivity
+// of each), 50–70 ms for the 47,000 visits of each half of a popular page's
+// month at 10 M events, longer than reading the half's 200,000 index
+// entries; a bitmap is one constant to the planner. Below this the planner
+// looks the few visits up by key, which the bitmap would not let it do.
+var bitmapMinIDs = 5000
+
+// idBitmap makes bitmaps of at least bitmapMinBits bits (8 KiB) and
+// bitmapBitsPerID bits per id.
+var bitmapMinBits, bitmapBitsPerID = 1 << 16, 32
+
+// idBitmap sets bit (id & mask) for every id, in the layout of
+// PostgreSQL's get_bit (bit k is bit k%8 of byte k/8). With at least 32 bits
+// per id and random ids (collect's), about 3 % of the other visits read
+// share a bit with an asked-for one; loadCoveredPart drops them.
+func idBitmap(ids []int64) ([]byte, int64) {
+	bits := bitmapMinBits
+	for bits < bitmapBitsPerID*len(ids) {
+		bits <<= 1
+	}
+	bm := make([]byte, bits/8)
+	mask := int64(bits - 1)
+	for _, id := range ids {
+		k := id & mask
+		bm[k>>3] |= 1 << (k & 7)
+	}
+	return bm, mask
+}
+
 // loadCoveredPart reads the visits of ids whose last event is in [lo, hi)
 // (hi 0: no upper bound).
 func loadCoveredPart(ctx context.Context, d *db.DB, q *Query, ids []int64, lo, hi int64) ([]scanSess, error) {
 	b := &sqlb{pg: true}
-	where := []string{"s.site_id = " + b.arg(q.Site.ID), "s.session_id = ANY(" + b.arg(pgdialect.Array(ids)) + ")",
-		"s.last_seen >= " + b.arg(lo), "s.started_at < " + b.arg(q.Range.To())}
+	where := []string{"s.site_id = " + b.arg(q.Site.ID)}
+	bitmap := len(ids) >= bitmapMinIDs
+	if bitmap {
+		bm, mask := idBitmap(ids)
+		where = append(where, "get_bit("+b.arg(bm)+"::bytea, (s.session_id & "+b.arg(mask)+")::int) = 1")
+	} else {
+		where = append(where, "s.session_id = ANY("+b.arg(pgdialect.Array(ids))+")")
+	}
+	where = append(where, "s.last_seen >= "+b.arg(lo), "s.started_at < "+b.arg(q.Range.To()))
 	if hi != 0 {
 		where = append(where, "s.last_seen < "+b.arg(hi))
 	}
@@ -454,6 +492,11 @@ func loadCoveredPart(ctx context.Context, d *db.DB, q *Query, ids []int64, lo, h
 				return err
 			}
 			n[i] = x
+		}
+		if bitmap {
+			if _, ok := slices.BinarySearch(ids, n[0]); !ok {
+				return nil // another visit on the same bit
+			}
 		}
 		out = append(out, scanSess{
 			id: n[0], startedAt: n[1], pageviews: n[2], duration: n[3],
