@@ -434,14 +434,14 @@ func loadCoveredVisits(ctx context.Context, d *db.DB, q *Query, ids, latest []in
 // bitmapMinIDs is the number of ids from which loadCoveredPart asks for
 // them with a bitmap instead of an array. Planning `session_id = ANY(array)`
 // costs about 0.5–0.8 µs per element (the planner estimates the selectivity
-// of each), 50–70 ms for the 47,000 visits of each half of a popular page's
-// month at 10 M events, longer than reading the half's 200,000 index
-// entries; a bitmap is one constant to the planner. Below this the planner
+// of each): 43–78 ms for the 47,000–95,000 ids of a half of a popular
+// page's month at 10 M events, about half as long as reading the half's
+// 200,000 index entries; a bitmap is one constant to the planner. Below this the planner
 // looks the few visits up by key, which the bitmap would not let it do.
 var bitmapMinIDs = 5000
 
-// idBitmap makes bitmaps of at least bitmapMinBits bits (8 KiB) and
-// bitmapBitsPerID bits per id.
+// bitmapMinBits and bitmapBitsPerID size idBitmap's bitmaps: at least 8 KiB
+// and 32 bits per id.
 var bitmapMinBits, bitmapBitsPerID = 1 << 16, 32
 
 // idBitmap sets bit (id & mask) for every id, in the layout of
