@@ -23,3 +23,13 @@ func ScanLoaded(q *Query) bool {
 	}
 	return false
 }
+
+// SetIDBitmap makes the shared scan ask PostgreSQL for visits with a bitmap
+// from minIDs ids on, of bitsPerID bits per id and at least 8 (few bits:
+// many visits share a bit), and returns the function that restores the
+// defaults.
+func SetIDBitmap(minIDs, bitsPerID int) (restore func()) {
+	oldIDs, oldMin, oldPer := bitmapMinIDs, bitmapMinBits, bitmapBitsPerID
+	bitmapMinIDs, bitmapMinBits, bitmapBitsPerID = minIDs, 8, bitsPerID
+	return func() { bitmapMinIDs, bitmapMinBits, bitmapBitsPerID = oldIDs, oldMin, oldPer }
+}

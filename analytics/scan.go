@@ -50,19 +50,36 @@ type scanEntry struct {
 // NewScans returns an empty cache; give it to the Query of one request.
 func NewScans() *Scans { return &Scans{byKey: map[string]*scanEntry{}} }
 
-// scanEvent is one matching event; sess is its visit when the visit exists
-// and passes the visit filters.
+// scanEvent is one matching event; visited says that its visit exists and
+// passes the visit filters.
 type scanEvent struct {
-	ts             int64
-	pageview       bool
-	visitor        int64
-	name, pathname string
-	sess           *db.Session
+	ts                int64
+	visitor           int64
+	name, pathname    string
+	pageview, visited bool
+}
+
+// scanSess is what the scan keeps of a visit: its metrics and the
+// dimensions of analytics_sessions_cover, and the complete row when one was
+// read (SQLite). A page-filtered dashboard holds about 100,000 of them; as
+// db.Session rows (about 400 bytes, 20 strings) allocating, clearing and
+// garbage-collecting them cost more than the parts computed from them.
+type scanSess struct {
+	id, startedAt                               int64
+	pageviews, duration                         int64
+	bounce                                      bool
+	entryPage, source, country, browser, device string
+	full                                        *db.Session
+}
+
+func newScanSess(s *db.Session) scanSess {
+	return scanSess{id: s.SessionID, startedAt: s.StartedAt, pageviews: int64(s.Pageviews), duration: int64(s.Duration), bounce: s.IsBounce,
+		entryPage: s.EntryPage, source: s.Source, country: s.Country, browser: s.Browser, device: s.Device, full: s}
 }
 
 // scanVisit is a loaded visit and the indexes of its matching events.
 type scanVisit struct {
-	s      *db.Session
+	s      *scanSess
 	events []int32
 }
 
@@ -86,7 +103,7 @@ type scan struct {
 // pageviews) they are what a page-filtered dashboard reads of its visits.
 var coveredDims = []Dimension{DimEntryPage, DimSource, DimCountry, DimBrowser, DimDevice}
 
-var scanCoveredCols = "s.session_id, s.started_at, s.last_seen, s.pageviews, s.duration, s.is_bounce, s.entry_page, s.source, s.country, s.browser, s.device"
+var scanCoveredCols = "s.session_id, s.started_at, s.pageviews, s.duration, s.is_bounce, s.entry_page, s.source, s.country, s.browser, s.device"
 
 // needVisitDim makes sure the scan's visits carry dimension dim, reading
 // the complete visit rows the first time a part needs one that the covering
@@ -111,17 +128,32 @@ func (sc *scan) needVisitDim(ctx context.Context, d *db.DB, q *Query, dim Dimens
 	return sc.fullErr
 }
 
-// visitValue is sessionValue for a visit of the scan: from the complete row
-// when the covering index lacks the dimension (needVisitDim loaded it; a
-// visit deleted in between reads as "").
-func (sc *scan) visitValue(dim Dimension, s *db.Session) string {
-	if sc.complete || slices.Contains(coveredDims, dim) {
-		return sessionValue(dim, s)
+// visitValue returns sessionValue for the visits of the scan, chosen once
+// per part: from the covering index's columns when it has the dimension,
+// else from the complete row (needVisitDim loaded it; a visit deleted in
+// between reads as "").
+func (sc *scan) visitValue(dim Dimension) func(s *scanSess) string {
+	switch dim {
+	case DimEntryPage:
+		return func(s *scanSess) string { return s.entryPage }
+	case DimSource:
+		return func(s *scanSess) string { return s.source }
+	case DimCountry:
+		return func(s *scanSess) string { return s.country }
+	case DimBrowser:
+		return func(s *scanSess) string { return s.browser }
+	case DimDevice:
+		return func(s *scanSess) string { return s.device }
 	}
-	if f := sc.full[s.SessionID]; f != nil {
-		return sessionValue(dim, f)
+	return func(s *scanSess) string {
+		if s.full != nil {
+			return sessionValue(dim, s.full)
+		}
+		if f := sc.full[s.id]; f != nil {
+			return sessionValue(dim, f)
+		}
+		return ""
 	}
-	return ""
 }
 
 // usesScan reports whether a part is answered from the shared scan. The
@@ -174,8 +206,12 @@ func scanEventsQuery(b *sqlb, q *Query, since, before int64) string {
 func loadEventsPG(ctx context.Context, d *db.DB, q *Query) ([]scanEvent, []int64, error) {
 	from, to := q.Range.From(), q.Range.To()
 	mid := from + (to-from)/2
-	var events [2][]scanEvent
-	var sids [2][]int64
+	// Each half decodes into chunks of a fixed size, copied once into
+	// slices of the final size: grown by doubling, the two slices were
+	// copied about twice over, then once more to join them.
+	const chunk = 8192
+	var events [2][][]scanEvent
+	var sids [2][][]int64
 	var errs [2]error
 	var wg sync.WaitGroup
 	for h := range 2 {
@@ -196,8 +232,14 @@ func loadEventsPG(ctx context.Context, d *db.DB, q *Query) ([]scanEvent, []int64
 				if err := errors.Join(err1, err2, err3); err != nil {
 					return err
 				}
-				events[h] = append(events[h], scanEvent{ts: ts, visitor: visitor, name: strs.get(v[1]), pathname: strs.get(v[4])})
-				sids[h] = append(sids[h], sid)
+				last := len(events[h]) - 1
+				if last < 0 || len(events[h][last]) == chunk {
+					events[h] = append(events[h], make([]scanEvent, 0, chunk))
+					sids[h] = append(sids[h], make([]int64, 0, chunk))
+					last++
+				}
+				events[h][last] = append(events[h][last], scanEvent{ts: ts, visitor: visitor, name: strs.get(v[1]), pathname: strs.get(v[4])})
+				sids[h][last] = append(sids[h][last], sid)
 				return nil
 			})
 		}()
@@ -206,7 +248,21 @@ func loadEventsPG(ctx context.Context, d *db.DB, q *Query) ([]scanEvent, []int64
 	if err := errors.Join(errs[:]...); err != nil {
 		return nil, nil, err
 	}
-	return append(events[0], events[1]...), append(sids[0], sids[1]...), nil
+	n := 0
+	for _, c := range events[0] {
+		n += len(c)
+	}
+	for _, c := range events[1] {
+		n += len(c)
+	}
+	allEvents, allSids := make([]scanEvent, 0, n), make([]int64, 0, n)
+	for h := range 2 {
+		for k := range events[h] {
+			allEvents = append(allEvents, events[h][k]...)
+			allSids = append(allSids, sids[h][k]...)
+		}
+	}
+	return allEvents, allSids, nil
 }
 
 func loadScan(ctx context.Context, d *db.DB, q *Query) (*scan, error) {
@@ -257,26 +313,43 @@ func loadScan(ctx context.Context, d *db.DB, q *Query) (*scan, error) {
 	}
 	runs = append(runs, len(byVisit))
 	sc.ids = ids
-	var parts [][]db.Session
+	var parts [][]scanSess
 	if b.pg {
-		parts, err = loadCoveredVisits(ctx, d, q, ids)
+		// the latest matching event of each visit, which says in which
+		// half of the range its last_seen is likely to be
+		latest := make([]int64, len(ids))
+		for k := range ids {
+			for _, i := range byVisit[runs[k]:runs[k+1]] {
+				latest[k] = max(latest[k], sc.events[i].ts)
+			}
+		}
+		parts, err = loadCoveredVisits(ctx, d, q, ids, latest)
 	} else {
-		parts, err = loadVisits(ctx, d, q, ids)
+		var rows [][]db.Session
+		rows, err = loadVisits(ctx, d, q, ids)
+		for _, part := range rows {
+			p := make([]scanSess, len(part))
+			for i := range part {
+				p[i] = newScanSess(&part[i])
+			}
+			parts = append(parts, p)
+		}
 		sc.complete = true
 	}
 	if err != nil {
 		return nil, fmt.Errorf("filtered scan of visits: %w", err)
 	}
+	sc.visits = make([]scanVisit, 0, len(ids))
 	for _, part := range parts {
 		for i := range part {
 			s := &part[i]
-			k, ok := slices.BinarySearch(ids, s.SessionID)
+			k, ok := slices.BinarySearch(ids, s.id)
 			if !ok {
-				return nil, fmt.Errorf("filtered scan: visit %d was not asked for", s.SessionID)
+				return nil, fmt.Errorf("filtered scan: visit %d was not asked for", s.id)
 			}
 			idx := byVisit[runs[k]:runs[k+1]:runs[k+1]]
 			for _, i := range idx {
-				sc.events[i].sess = s
+				sc.events[i].visited = true
 			}
 			sc.visits = append(sc.visits, scanVisit{s: s, events: idx})
 		}
@@ -286,52 +359,133 @@ func loadScan(ctx context.Context, d *db.DB, q *Query) (*scan, error) {
 
 // loadCoveredVisits reads the covering index's columns of the visits of ids
 // (PostgreSQL only), with the bounds of the SQL path's join (implied by the
-// events being in the range) and the visit filters. All ids go into one
-// array, so the planner sees how many there are: for a few it looks them up
-// by key, for many (a popular page) it reads the period's visits from
-// analytics_sessions_cover alone and keeps the asked-for ones with a hashed
-// ANY, about 0.4 µs a visit of the period instead of about 4 µs a lookup.
-// Visit filters on columns outside the index make PostgreSQL read the heap
-// rows too; the answers are the same.
-func loadCoveredVisits(ctx context.Context, d *db.DB, q *Query, ids []int64) ([][]db.Session, error) {
-	// Two halves of the period on two connections: PostgreSQL reads one
-	// half while the other is read, and this process decodes both.
+// events being in the range) and the visit filters; latest[k] is the time
+// of the latest matching event of ids[k]. A few ids go into an array,
+// which the planner looks up by key; many (a popular page) into a bitmap
+// (see loadCoveredPart), and PostgreSQL reads the period's visits from
+// analytics_sessions_cover alone and keeps those on a set bit, about 0.4 µs
+// a visit of the period instead of about 4 µs a lookup. Visit filters on
+// columns outside the index make PostgreSQL read the heap rows too; the
+// answers are the same.
+//
+// The period is read in two halves by last_seen, on two connections:
+// PostgreSQL reads one half while the other is read, and this process
+// decodes both. Each half gets only the ids that can be in it, because
+// planning an array costs about as much per element as reading a visit
+// (the planner estimates the selectivity of every element): a visit whose
+// latest matching event is in the second half was last seen there, and one
+// whose latest matching event is in the first half almost always was too.
+// The few of the latter that went on past the middle (or that a visit
+// filter rejected) are asked for again in the second half.
+func loadCoveredVisits(ctx context.Context, d *db.DB, q *Query, ids, latest []int64) ([][]scanSess, error) {
 	from, to := q.Range.From(), q.Range.To()
 	mid := from + (to-from)/2
-	bounds := [2][2]int64{{from, mid}, {mid, 0}} // 0: no upper bound (visits that end after the range)
-	out := make([][]db.Session, 2)
+	var early, late []int64 // sorted, as ids is
+	for k, id := range ids {
+		if latest[k] < mid {
+			early = append(early, id)
+		} else {
+			late = append(late, id)
+		}
+	}
+	halves := []struct {
+		ids    []int64
+		lo, hi int64 // hi 0: no upper bound (visits that end after the range)
+	}{{early, from, mid}, {late, mid, 0}}
+	out := make([][]scanSess, 2)
 	errs := make([]error, 2)
 	var wg sync.WaitGroup
-	for h := range bounds {
+	for h, half := range halves {
+		if len(half.ids) == 0 {
+			continue
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			out[h], errs[h] = loadCoveredPart(ctx, d, q, ids, bounds[h][0], bounds[h][1])
+			out[h], errs[h] = loadCoveredPart(ctx, d, q, half.ids, half.lo, half.hi)
 		}()
 	}
 	wg.Wait()
-	return out, errors.Join(errs...)
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	found := make([]bool, len(early))
+	for i := range out[0] {
+		if k, ok := slices.BinarySearch(early, out[0][i].id); ok {
+			found[k] = true
+		}
+	}
+	var again []int64
+	for k, id := range early {
+		if !found[k] {
+			again = append(again, id)
+		}
+	}
+	if len(again) > 0 {
+		rest, err := loadCoveredPart(ctx, d, q, again, mid, 0)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rest)
+	}
+	return out, nil
+}
+
+// bitmapMinIDs is the number of ids from which loadCoveredPart asks for
+// them with a bitmap instead of an array. Planning `session_id = ANY(array)`
+// costs about 0.5–0.8 µs per element (the planner estimates the selectivity
+// of each): 43–78 ms for the 47,000–95,000 ids of a half of a popular
+// page's month at 10 M events, about half as long as reading the half's
+// 200,000 index entries; a bitmap is one constant to the planner. Below this the planner
+// looks the few visits up by key, which the bitmap would not let it do.
+var bitmapMinIDs = 5000
+
+// bitmapMinBits and bitmapBitsPerID size idBitmap's bitmaps: at least 8 KiB
+// and 32 bits per id.
+var bitmapMinBits, bitmapBitsPerID = 1 << 16, 32
+
+// idBitmap sets bit (id & mask) for every id, in the layout of
+// PostgreSQL's get_bit (bit k is bit k%8 of byte k/8). With at least 32 bits
+// per id and random ids (collect's), about 3 % of the other visits read
+// share a bit with an asked-for one; loadCoveredPart drops them.
+func idBitmap(ids []int64) ([]byte, int64) {
+	bits := bitmapMinBits
+	for bits < bitmapBitsPerID*len(ids) {
+		bits <<= 1
+	}
+	bm := make([]byte, bits/8)
+	mask := int64(bits - 1)
+	for _, id := range ids {
+		k := id & mask
+		bm[k>>3] |= 1 << (k & 7)
+	}
+	return bm, mask
 }
 
 // loadCoveredPart reads the visits of ids whose last event is in [lo, hi)
 // (hi 0: no upper bound).
-func loadCoveredPart(ctx context.Context, d *db.DB, q *Query, ids []int64, lo, hi int64) ([]db.Session, error) {
+func loadCoveredPart(ctx context.Context, d *db.DB, q *Query, ids []int64, lo, hi int64) ([]scanSess, error) {
 	b := &sqlb{pg: true}
-	where := []string{"s.site_id = " + b.arg(q.Site.ID), "s.session_id = ANY(" + b.arg(pgdialect.Array(ids)) + ")",
-		"s.last_seen >= " + b.arg(lo), "s.started_at < " + b.arg(q.Range.To())}
+	where := []string{"s.site_id = " + b.arg(q.Site.ID)}
+	bitmap := len(ids) >= bitmapMinIDs
+	if bitmap {
+		bm, mask := idBitmap(ids)
+		where = append(where, "get_bit("+b.arg(bm)+"::bytea, (s.session_id & "+b.arg(mask)+")::int) = 1")
+	} else {
+		where = append(where, "s.session_id = ANY("+b.arg(pgdialect.Array(ids))+")")
+	}
+	where = append(where, "s.last_seen >= "+b.arg(lo), "s.started_at < "+b.arg(q.Range.To()))
 	if hi != 0 {
 		where = append(where, "s.last_seen < "+b.arg(hi))
 	}
 	where = append(where, b.sessionFilterConds(q)...)
 	strs := interner{}
-	// about half the visits each; growing a slice of these wide structs by
-	// doubling cost more than the decoding
-	out := make([]db.Session, 0, len(ids)/2+len(ids)/8)
+	out := make([]scanSess, 0, len(ids))
 	err := eachTextRow(ctx, d, "SELECT "+scanCoveredCols+" FROM sessions s WHERE "+strings.Join(where, " AND "), b.args, func(v [][]byte) error {
-		if len(v) != 11 {
-			return fmt.Errorf("visit row has %d columns, want 11", len(v))
+		if len(v) != 10 {
+			return fmt.Errorf("visit row has %d columns, want 10", len(v))
 		}
-		var n [5]int64
+		var n [4]int64
 		for i := range n {
 			x, err := parseInt(v[i])
 			if err != nil {
@@ -339,10 +493,15 @@ func loadCoveredPart(ctx context.Context, d *db.DB, q *Query, ids []int64, lo, h
 			}
 			n[i] = x
 		}
-		out = append(out, db.Session{
-			SiteID: q.Site.ID, SessionID: n[0], StartedAt: n[1], LastSeen: n[2], Pageviews: int(n[3]), Duration: int(n[4]),
-			IsBounce:  len(v[5]) == 1 && v[5][0] == 't',
-			EntryPage: strs.get(v[6]), Source: strs.get(v[7]), Country: strs.get(v[8]), Browser: strs.get(v[9]), Device: strs.get(v[10]),
+		if bitmap {
+			if _, ok := slices.BinarySearch(ids, n[0]); !ok {
+				return nil // another visit on the same bit
+			}
+		}
+		out = append(out, scanSess{
+			id: n[0], startedAt: n[1], pageviews: n[2], duration: n[3],
+			bounce:    len(v[4]) == 1 && v[4][0] == 't',
+			entryPage: strs.get(v[5]), source: strs.get(v[6]), country: strs.get(v[7]), browser: strs.get(v[8]), device: strs.get(v[9]),
 		})
 		return nil
 	})
@@ -473,21 +632,22 @@ func (a *acc) addEvent(e *scanEvent, visitors bool) {
 	}
 }
 
-func (a *acc) addVisit(s *db.Session) {
+func (a *acc) addVisit(s *scanSess) {
 	a.visits++
-	if s.IsBounce {
+	if s.bounce {
 		a.bounces++
 	}
-	a.duration += int64(s.Duration)
-	a.sessPV += int64(s.Pageviews)
+	a.duration += s.duration
+	a.sessPV += s.pageviews
 }
 
 // eventMetrics is rawEvents over the shared scan.
 func (sc *scan) eventMetrics(q *Query, g grouping, w Want, out accs) {
 	if g.dim.IsSession() {
 		// one group per visit: look it up once for all its events
+		value := sc.visitValue(g.dim)
 		for _, v := range sc.visits {
-			a := out.get(sc.visitValue(g.dim, v.s))
+			a := out.get(value(v.s))
 			for _, i := range v.events {
 				a.addEvent(&sc.events[i], w.Visitors)
 			}
@@ -500,7 +660,7 @@ func (sc *scan) eventMetrics(q *Query, g grouping, w Want, out accs) {
 		byBucket := make([]*acc, len(g.buckets))
 		for i := range sc.events {
 			e := &sc.events[i]
-			if visitFiltered && e.sess == nil {
+			if visitFiltered && !e.visited {
 				continue
 			}
 			b, ok := bucketOf(g.buckets, e.ts)
@@ -517,7 +677,7 @@ func (sc *scan) eventMetrics(q *Query, g grouping, w Want, out accs) {
 	var total *acc
 	for i := range sc.events {
 		e := &sc.events[i]
-		if visitFiltered && e.sess == nil {
+		if visitFiltered && !e.visited {
 			continue
 		}
 		if g.dim == "" {
@@ -538,9 +698,13 @@ func (sc *scan) visitMetrics(q *Query, g grouping, out accs) {
 	from, to := q.Range.From(), q.Range.To()
 	eventDim := g.dim != "" && !g.dim.IsSession()
 	var keys []string
+	var value func(*scanSess) string
+	if g.dim.IsSession() {
+		value = sc.visitValue(g.dim)
+	}
 	for _, v := range sc.visits {
 		s := v.s
-		if s.StartedAt < from || s.StartedAt >= to {
+		if s.startedAt < from || s.startedAt >= to {
 			continue
 		}
 		switch {
@@ -554,11 +718,11 @@ func (sc *scan) visitMetrics(q *Query, g grouping, out accs) {
 				}
 			}
 		case g.buckets != nil:
-			if b, ok := bucketOf(g.buckets, s.StartedAt); ok {
+			if b, ok := bucketOf(g.buckets, s.startedAt); ok {
 				out.get(bucketKey(b)).addVisit(s)
 			}
 		case g.dim != "":
-			out.get(sc.visitValue(g.dim, s)).addVisit(s)
+			out.get(value(s)).addVisit(s)
 		default:
 			out.get("").addVisit(s)
 		}
