@@ -29,7 +29,14 @@ func ScanLoaded(q *Query) bool {
 // many visits share a bit), and returns the function that restores the
 // defaults.
 func SetIDBitmap(minIDs, bitsPerID int) (restore func()) {
-	oldIDs, oldMin, oldPer := bitmapMinIDs, bitmapMinBits, bitmapBitsPerID
-	bitmapMinIDs, bitmapMinBits, bitmapBitsPerID = minIDs, 8, bitsPerID
-	return func() { bitmapMinIDs, bitmapMinBits, bitmapBitsPerID = oldIDs, oldMin, oldPer }
+	oldIDs, oldMin, oldPer, oldAge := bitmapMinIDs, bitmapMinBits, bitmapBitsPerID, bitmapOpenEndAge
+	// The fixtures lie in the past: let the unbounded half use the
+	// bitmap too, as it does for a period that ends today.
+	bitmapMinIDs, bitmapMinBits, bitmapBitsPerID, bitmapOpenEndAge = minIDs, 8, bitsPerID, 1<<40
+	return func() {
+		bitmapMinIDs, bitmapMinBits, bitmapBitsPerID, bitmapOpenEndAge = oldIDs, oldMin, oldPer, oldAge
+	}
 }
+
+// UseBitmap exposes useBitmap with the default thresholds.
+func UseBitmap(n int, hi, periodEnd, now int64) bool { return useBitmap(n, hi, periodEnd, now) }

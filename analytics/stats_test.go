@@ -478,3 +478,25 @@ func TestSharedScanIDBitmapMatchesOracle(t *testing.T) {
 		}
 	})
 }
+
+// A read without an upper bound uses the bitmap only for a period that
+// ended lately: for one long past it would read every later visit.
+func TestSharedScanBitmapChoice(t *testing.T) {
+	const day = 86400
+	now := int64(1_800_000_000)
+	for _, c := range []struct {
+		name      string
+		n         int
+		hi, end   int64
+		wantWhich bool
+	}{
+		{"few ids", 100, now - 10*day, now - 5*day, false},
+		{"many ids, bounded half", 50_000, now - 10*day, now - 5*day, true},
+		{"many ids, open half, period ends today", 50_000, 0, now - day/2, true},
+		{"many ids, open half, period a month ago", 50_000, 0, now - 30*day, false},
+	} {
+		if got := analytics.UseBitmap(c.n, c.hi, c.end, now); got != c.wantWhich {
+			t.Errorf("%s: bitmap %v, want %v", c.name, got, c.wantWhich)
+		}
+	}
+}
