@@ -133,15 +133,25 @@ func sumPartsPG(ctx context.Context, d *db.DB, nkeys int, parts []sumPart, rank 
 	// A month of resources is a hundred thousand groups: with the default
 	// 4 MB of work memory the hash aggregate spilled to disk in 41
 	// batches and took four times as long.
+	return readSums(ctx, d, nkeys, []string{"SET LOCAL work_mem = '64MB'"},
+		"SELECT "+keys+", b::text, e::text, l::text, n FROM ("+grouped+") AS s", args...)
+}
+
+// readSums runs query, whose rows are nkeys key columns (the last the
+// currency) then billed, effective and list cost as text and a row count,
+// in a read-only transaction after the given SET LOCAL statements.
+func readSums(ctx context.Context, d *db.DB, nkeys int, settings []string, query string, args ...any) ([]keyedSum, error) {
 	tx, err := d.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return nil, fmt.Errorf("cost query: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	if _, err := tx.ExecContext(ctx, "SET LOCAL work_mem = '64MB'"); err != nil {
-		return nil, fmt.Errorf("cost query: %w", err)
+	for _, set := range settings {
+		if _, err := tx.ExecContext(ctx, set); err != nil {
+			return nil, fmt.Errorf("cost query: %w", err)
+		}
 	}
-	rows, err := tx.QueryContext(ctx, "SELECT "+keys+", b::text, e::text, l::text, n FROM ("+grouped+") AS s", args...)
+	rows, err := tx.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("cost query: %w", err)
 	}
@@ -307,11 +317,7 @@ func resourceGroups(ctx context.Context, d *db.DB, q Query, from, to int64, limi
 	if err != nil {
 		return nil, err
 	}
-	out := make([]group, 0, len(gs))
-	for _, g := range gs {
-		out = append(out, group{keys: g.keys[:1], Amounts: g.Amounts})
-	}
-	return out, nil
+	return resourceRows(gs), nil
 }
 
 // rowCounter returns a function counting the cost rows charged in [lo, hi)
@@ -343,39 +349,31 @@ func rowCounter(ctx context.Context, d *db.DB, q Query, from, to int64) (func(lo
 // the first entries of cost_resource_totals' index in breakdown order.
 func rankedMonth(ctx context.Context, d *db.DB, q Query, month int64, limit int, filter func(Query, string, []any) (string, []any)) ([]group, error) {
 	w, a := filter(q, "month = ?", []any{month})
-	tx, err := d.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
-		return nil, fmt.Errorf("cost query: %w", err)
-	}
-	defer func() { _ = tx.Rollback() }()
+	var settings []string
 	if len(q.Filters) == 0 {
 		// Until the table is analyzed (right after a big first import)
 		// the planner takes a month for a few rows and sorts all of
 		// them: 164 ms instead of 0.2 ms for the index's first entries.
-		if _, err := tx.ExecContext(ctx, "SET LOCAL enable_sort = off"); err != nil {
-			return nil, fmt.Errorf("cost query: %w", err)
-		}
+		settings = append(settings, "SET LOCAL enable_sort = off")
 	}
 	// The amounts go out as text; the order is on the numbers (an output
 	// column of the same name would win over the table's).
-	rows, err := tx.QueryContext(ctx, `SELECT resource_id, billing_currency, billed_cost::text AS b, effective_cost::text AS e, list_cost::text AS l, row_count
+	gs, err := readSums(ctx, d, 2, settings, `SELECT resource_id, billing_currency, billed_cost::text AS b, effective_cost::text AS e, list_cost::text AS l, row_count
 		FROM cost_resource_totals AS t WHERE `+w+` AND row_count > 0
 		ORDER BY t.effective_cost DESC, t.billed_cost DESC, t.resource_id COLLATE "C" LIMIT ?`, append(a, limit)...)
 	if err != nil {
-		return nil, fmt.Errorf("cost query: %w", err)
+		return nil, err
 	}
-	defer rows.Close()
-	var out []group
-	row := newSumRow(2)
-	for rows.Next() {
-		if err := row.scan(rows); err != nil {
-			return nil, fmt.Errorf("cost query: %w", err)
-		}
-		g := group{keys: []string{row.keys[0]}, Amounts: Amounts{Currency: row.keys[1]}}
-		g.add(row.amt[0], row.amt[1], row.amt[2])
-		out = append(out, g)
+	return resourceRows(gs), nil
+}
+
+// resourceRows drops the currency key of resource sums.
+func resourceRows(gs []keyedSum) []group {
+	out := make([]group, 0, len(gs))
+	for _, g := range gs {
+		out = append(out, group{keys: g.keys[:1], Amounts: g.Amounts})
 	}
-	return out, rows.Err()
+	return out
 }
 
 // firstRankDepth and maxRankDepth bound how many entries of each month
@@ -454,11 +452,7 @@ func rankedMonths(ctx context.Context, d *db.DB, q Query, months []int64, limit 
 		// Otherwise the limit-th must beat the bound strictly, since an
 		// unread resource equal to it could rank above on billed cost.
 		if open == 0 || len(gs) >= limit && gs[limit-1].EffectiveCost.GreaterThan(bound) {
-			out := make([]group, 0, min(limit, len(gs)))
-			for _, g := range gs[:min(limit, len(gs))] {
-				out = append(out, group{keys: g.keys[:1], Amounts: g.Amounts})
-			}
-			return out, true, nil
+			return resourceRows(gs[:min(limit, len(gs))]), true, nil
 		}
 	}
 	return nil, false, nil
