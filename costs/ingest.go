@@ -187,7 +187,7 @@ func ingestTx(ctx context.Context, d *db.DB, rec *Import, rep replacement, produ
 		}
 		rec.RowsReplaced += n
 	}
-	if err := sums.write(ctx, tx, d.IsPostgres(), rec); err != nil {
+	if err := sums.write(ctx, conn, tx, d.IsPostgres(), rec); err != nil {
 		return err
 	}
 	if err := refreshWindowResources(ctx, tx, d.IsPostgres(), rep, windowIDs); err != nil {

@@ -53,8 +53,7 @@ func BenchmarkEncodeCOPY(b *testing.B) {
 	}
 	pr, pw := io.Pipe()
 	go func() { _, _ = io.Copy(io.Discard, pr) }()
-	w := &pgWriter{pw: pw, sourceID: "0", importID: "1"}
-	w.buf = newBuf(pw)
+	w := &pgWriter{copyStream: &copyStream{pw: pw, buf: newBuf(pw)}, sourceID: "0", importID: "1"}
 	b.ReportAllocs()
 	n := 0
 	for b.Loop() {

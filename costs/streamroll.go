@@ -299,7 +299,7 @@ func (c *tagCache) get(js string, in *interner) (kvs [][2]uint32, ok bool) {
 
 // write stores the sums of the import rec, or computes from its written
 // rows the rollups that gave up.
-func (sr *streamRollups) write(ctx context.Context, tx bun.Tx, pg bool, rec *Import) error {
+func (sr *streamRollups) write(ctx context.Context, conn bun.Conn, tx bun.Tx, pg bool, rec *Import) error {
 	where := "import_id = ?"
 	str := sr.strs.strs
 	if pg && (sr.daily.over || sr.tags.over || sr.resource.over) {
@@ -309,20 +309,20 @@ func (sr *streamRollups) write(ctx context.Context, tx bun.Tx, pg bool, rec *Imp
 			return fmt.Errorf("rollup work memory: %w", err)
 		}
 	}
-	if err := writeSums(ctx, tx, pg, &sr.daily, dailyRollupInsert, dailyRollupSelect(pg, where), 12, rec.ID,
+	if err := writeSums(ctx, conn, tx, pg, &sr.daily, dailyRollupInsert, dailyRollupSelect(pg, where), 12, rec.ID,
 		func(k dailySumKey, b, e, l string, n int64) []any {
 			return []any{rec.SourceID, rec.ID, k.bps, k.day, str[k.provider], str[k.account], str[k.sub],
 				str[k.service], str[k.category], str[k.region], str[k.charge], str[k.cur], b, e, l, n}
 		}); err != nil {
 		return fmt.Errorf("write daily rollup: %w", err)
 	}
-	if err := writeSums(ctx, tx, pg, &sr.tags, tagRollupInsert, tagRollupSelect(pg, where), 9, rec.ID,
+	if err := writeSums(ctx, conn, tx, pg, &sr.tags, tagRollupInsert, tagRollupSelect(pg, where), 9, rec.ID,
 		func(k tagSumKey, b, e, l string, n int64) []any {
 			return []any{rec.SourceID, rec.ID, k.bps, str[k.provider], str[k.account], k.day, str[k.key], str[k.value], str[k.cur], b, e, l, n}
 		}); err != nil {
 		return fmt.Errorf("write tag rollup: %w", err)
 	}
-	if err := writeSums(ctx, tx, pg, &sr.resource, resourceRollupInsert, resourceRollupSelect(pg, where), 8, rec.ID,
+	if err := writeSums(ctx, conn, tx, pg, &sr.resource, resourceRollupInsert, resourceRollupSelect(pg, where), 8, rec.ID,
 		func(k resSumKey, b, e, l string, n int64) []any {
 			return []any{rec.SourceID, rec.ID, k.bps, str[k.provider], str[k.account], k.month, sr.res.strs[k.resource], str[k.cur], b, e, l, n}
 		}); err != nil {
@@ -332,20 +332,36 @@ func (sr *streamRollups) write(ctx context.Context, tx bun.Tx, pg bool, rec *Imp
 }
 
 // writeSums writes one rollup of an import: its sums as row makes them,
-// or, when the sums gave up, the SQL rollup sel of the written rows.
-func writeSums[K comparable](ctx context.Context, tx bun.Tx, pg bool, s *keySums[K], target, sel string, nkeys int, importID int64,
+// or, when the sums gave up, the SQL rollup sel of the written rows. On
+// PostgreSQL the sums go in with one COPY on conn, the connection of tx.
+func writeSums[K comparable](ctx context.Context, conn bun.Conn, tx bun.Tx, pg bool, s *keySums[K], target, sel string, nkeys int, importID int64,
 	row func(k K, billed, effective, list string, n int64) []any) error {
 	if s.over {
 		return rollupInto(ctx, tx, pg, target, sel, nkeys, importID)
 	}
-	out := rowBatch{ctx: ctx, tx: tx, target: target}
+	if len(s.m) == 0 {
+		return nil
+	}
+	var out rollupSink = &rowBatch{ctx: ctx, tx: tx, target: target}
+	if pg {
+		out = newCopySink(ctx, conn, target)
+	}
 	for k, v := range s.m {
 		b, e, l := v.strings()
 		if err := out.add(row(k, b, e, l, v.n)...); err != nil {
+			if cs, ok := out.(*copySink); ok {
+				cs.cs.abort()
+			}
 			return err
 		}
 	}
 	return out.flush()
+}
+
+// rollupSink takes the rows of one rollup table.
+type rollupSink interface {
+	add(row ...any) error
+	flush() error
 }
 
 // rowBatch collects rows for one target and writes them 500 at a time.
