@@ -196,6 +196,7 @@ func cmdQuery(args []string) error {
 	rows := fs.Int("rows", 10_000_000, "cost rows to load first when the store has fewer")
 	runs := fs.Int("runs", 21, "runs per query")
 	fill := fs.String("fill", "import", "how to load missing rows on PostgreSQL: import (the real importer) or sql (generate_series, much faster)")
+	only := fs.String("only", "", "run only the cases whose name contains this")
 	_ = fs.Parse(args)
 	ctx := context.Background()
 	d, err := open(ctx, *url)
@@ -333,6 +334,9 @@ func cmdQuery(args []string) error {
 	_ = d.NewSelect().Table("cost_daily").ColumnExpr("count(*)").Scan(ctx, &rollup)
 	fmt.Printf("%s: %d cost rows, %d rollup rows, %d runs each\n", d.Kind, total, rollup, *runs)
 	for _, c := range cases {
+		if !strings.Contains(c.name, *only) {
+			continue
+		}
 		var ds []time.Duration
 		for i := 0; i < *runs; i++ {
 			t0 := time.Now()
