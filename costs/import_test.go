@@ -321,3 +321,42 @@ func TestConcurrentImportsOfOneExport(t *testing.T) {
 		}
 	})
 }
+
+// Rollup keys go into PostgreSQL by COPY: values holding the bytes COPY's
+// text format escapes must come back exactly from every rollup.
+func TestImportKeysWithCopySpecialBytes(t *testing.T) {
+	svc := `Svc\with "back\slash"` + "\tand tab"
+	res := "arn:res\\1\nnext\rend"
+	tag := `v\1` + "\t2"
+	w := &bytes.Buffer{}
+	cw := csv.NewWriter(w)
+	_ = cw.Write([]string{"ChargePeriodStart", "ChargePeriodEnd", "BilledCost", "BillingCurrency", "ServiceName", "ResourceId", "RegionId", "Tags", "ProviderName", "BillingAccountId"})
+	_ = cw.Write([]string{"2025-03-01T00:00:00Z", "2025-03-02T00:00:00Z", "2.5", "USD", svc, res, `eu\west`, `{"k": "` + strings.ReplaceAll(strings.ReplaceAll(tag, `\`, `\\`), "\t", `\t`) + `"}`, "Acme", "A1"})
+	_ = cw.Write([]string{"2025-03-01T00:00:00Z", "2025-03-02T00:00:00Z", "0.5", "USD", "plain", "r2", "plain", "{}", "Acme", "A1"})
+	cw.Flush()
+	ctx := context.Background()
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		if _, err := costs.ImportFOCUS(ctx, d, bytes.NewReader(w.Bytes()), costs.ImportOptions{Name: "special.csv"}); err != nil {
+			t.Fatal(err)
+		}
+		q := costs.Query{From: day("2025-03-01"), To: day("2025-03-31")}
+		for _, tc := range []struct {
+			dim    costs.Dimension
+			tagKey string
+			want   string
+		}{
+			{costs.DimService, "", svc},
+			{costs.DimRegion, "", `eu\west`},
+			{costs.DimResource, "", res},
+			{costs.DimTag, "k", tag},
+		} {
+			rows, err := costs.Breakdown(ctx, d, q, tc.dim, tc.tagKey, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(rows) != 2 || rows[0].Value != tc.want || rows[0].BilledCost.String() != "2.5" {
+				t.Errorf("%s breakdown: %+v, want %q first with 2.5", tc.dim, rows, tc.want)
+			}
+		}
+	})
+}

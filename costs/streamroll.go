@@ -349,19 +349,19 @@ func writeSums[K comparable](ctx context.Context, conn bun.Conn, tx bun.Tx, pg b
 	for k, v := range s.m {
 		b, e, l := v.strings()
 		if err := out.add(row(k, b, e, l, v.n)...); err != nil {
-			if cs, ok := out.(*copySink); ok {
-				cs.cs.abort()
-			}
+			out.abort()
 			return err
 		}
 	}
 	return out.flush()
 }
 
-// rollupSink takes the rows of one rollup table.
+// rollupSink takes the rows of one rollup table. After a failed add the
+// caller aborts it; the import's transaction then rolls back.
 type rollupSink interface {
 	add(row ...any) error
 	flush() error
+	abort()
 }
 
 // rowBatch collects rows for one target and writes them 500 at a time.
@@ -379,6 +379,9 @@ func (b *rowBatch) add(row ...any) error {
 	}
 	return b.flush()
 }
+
+// abort drops the rows not yet written.
+func (b *rowBatch) abort() { b.rows = nil }
 
 func (b *rowBatch) flush() error {
 	err := insertRows(b.ctx, b.tx, b.target, b.rows)

@@ -187,4 +187,6 @@ func (s *copySink) add(row ...any) error {
 
 func (s *copySink) flush() error { return s.cs.close() }
 
+func (s *copySink) abort() { s.cs.abort() }
+
 func newBuf(w io.Writer) *bufio.Writer { return bufio.NewWriterSize(w, 256<<10) }
