@@ -25,6 +25,9 @@ var errScale = errors.New("more than 12 decimal places")
 // decimal places is refused rather than rounded; quantities and unit
 // prices (round=true) are rounded half-even to 12 places.
 func parseDecimal(s string, round bool) (decimal.Decimal, error) {
+	if d, ok := parsePlainDecimal(s); ok {
+		return d, nil
+	}
 	d, err := decimal.NewFromString(strings.TrimSpace(s))
 	if err != nil {
 		return decimal.Decimal{}, fmt.Errorf("%q is not a decimal number", clip(s))
@@ -36,6 +39,45 @@ func parseDecimal(s string, round bool) (decimal.Decimal, error) {
 		return decimal.Decimal{}, errScale
 	}
 	return d, nil
+}
+
+// parsePlainDecimal reads the common spelling of an amount, an optional
+// minus and at most 18 digits with at most maxScale of them after a point,
+// without the general parser (a tenth of an import's CPU time went to it).
+// It gives the same coefficient and exponent as decimal.NewFromString; ok
+// is false for anything else, which the general parser then reads.
+func parsePlainDecimal(s string) (d decimal.Decimal, ok bool) {
+	i, neg := 0, false
+	if len(s) > 0 && s[0] == '-' {
+		i, neg = 1, true
+	}
+	var coef int64
+	digits, places := 0, -1
+	for ; i < len(s); i++ {
+		c := s[i]
+		if c == '.' {
+			if places >= 0 || digits == 0 {
+				return decimal.Decimal{}, false
+			}
+			places = 0
+			continue
+		}
+		if c < '0' || c > '9' || digits == 18 {
+			return decimal.Decimal{}, false
+		}
+		coef = coef*10 + int64(c-'0')
+		digits++
+		if places >= 0 {
+			places++
+		}
+	}
+	if digits == 0 || places == 0 || places > maxScale {
+		return decimal.Decimal{}, false
+	}
+	if neg {
+		coef = -coef
+	}
+	return decimal.New(coef, -int32(max(places, 0))), true
 }
 
 // timeLayouts are the timestamp spellings seen in real exports: RFC 3339,

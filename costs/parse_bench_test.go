@@ -67,3 +67,31 @@ func BenchmarkEncodeCOPY(b *testing.B) {
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "rows/s")
 	pw.Close()
 }
+
+// BenchmarkStreamRollups measures summing parsed rows into the in-memory
+// rollups an import keeps while it streams.
+func BenchmarkStreamRollups(b *testing.B) {
+	data, err := os.ReadFile("testdata/focus-1.0-sample-aws.csv")
+	if err != nil {
+		b.Fatal(err)
+	}
+	fr, _ := newFocusReader(bytes.NewReader(data))
+	var rows []Row
+	for {
+		var r Row
+		if _, _, err := fr.next(&r); err == io.EOF {
+			break
+		}
+		rows = append(rows, r)
+	}
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		var sums streamRollups
+		for i := range rows {
+			sums.add(&rows[i])
+			n++
+		}
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "rows/s")
+}
