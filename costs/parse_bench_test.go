@@ -38,19 +38,7 @@ func BenchmarkParseFOCUS(b *testing.B) {
 
 // BenchmarkEncodeCOPY measures encoding parsed rows into COPY text.
 func BenchmarkEncodeCOPY(b *testing.B) {
-	data, err := os.ReadFile("testdata/focus-1.0-sample-aws.csv")
-	if err != nil {
-		b.Fatal(err)
-	}
-	fr, _ := newFocusReader(bytes.NewReader(data))
-	var rows []Row
-	for {
-		var r Row
-		if _, _, err := fr.next(&r); err == io.EOF {
-			break
-		}
-		rows = append(rows, r)
-	}
+	rows := sampleRows(b)
 	pr, pw := io.Pipe()
 	go func() { _, _ = io.Copy(io.Discard, pr) }()
 	w := &pgWriter{copyStream: &copyStream{pw: pw, buf: newBuf(pw)}, sourceID: "0", importID: "1"}
@@ -71,19 +59,7 @@ func BenchmarkEncodeCOPY(b *testing.B) {
 // BenchmarkStreamRollups measures summing parsed rows into the in-memory
 // rollups an import keeps while it streams.
 func BenchmarkStreamRollups(b *testing.B) {
-	data, err := os.ReadFile("testdata/focus-1.0-sample-aws.csv")
-	if err != nil {
-		b.Fatal(err)
-	}
-	fr, _ := newFocusReader(bytes.NewReader(data))
-	var rows []Row
-	for {
-		var r Row
-		if _, _, err := fr.next(&r); err == io.EOF {
-			break
-		}
-		rows = append(rows, r)
-	}
+	rows := sampleRows(b)
 	b.ReportAllocs()
 	n := 0
 	for b.Loop() {
@@ -94,4 +70,29 @@ func BenchmarkStreamRollups(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "rows/s")
+}
+
+// sampleRows parses the AWS sample once, for benchmarks of what follows
+// parsing.
+func sampleRows(b *testing.B) []Row {
+	b.Helper()
+	data, err := os.ReadFile("testdata/focus-1.0-sample-aws.csv")
+	if err != nil {
+		b.Fatal(err)
+	}
+	fr, err := newFocusReader(bytes.NewReader(data))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var rows []Row
+	for {
+		var r Row
+		if _, _, err := fr.next(&r); err == io.EOF {
+			break
+		} else if err != nil {
+			b.Fatal(err)
+		}
+		rows = append(rows, r)
+	}
+	return rows
 }
