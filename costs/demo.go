@@ -41,20 +41,23 @@ func demoCSV(now time.Time) string {
 	type line struct {
 		provider, account, sub, service, category, region, app string
 		cents                                                  int64 // a usual weekday
+		resource                                               string
 	}
+	// The cloud lines name the resource they bill, as AWS exports do; the
+	// LLM vendors' cost reports have no resources.
 	lines := []line{
-		{"AWS", "demo-payer", "shop-prod", "Amazon Elastic Compute Cloud", "Compute", "eu-central-1", "shop", 3800},
-		{"AWS", "demo-payer", "shop-prod", "Amazon Relational Database Service", "Databases", "eu-central-1", "shop", 2100},
-		{"AWS", "demo-payer", "shop-prod", "Amazon Simple Storage Service", "Storage", "eu-central-1", "shop", 450},
-		{"AWS", "demo-payer", "docs-prod", "Amazon CloudFront", "Networking", "us-east-1", "docs", 600},
-		{"AWS", "demo-payer", "docs-prod", "AWS Lambda", "Compute", "us-east-1", "", 120},
-		{"OpenAI", "org-demo", "proj_shop", "gpt-4o", "AI and Machine Learning", "", "shop", 1700},
-		{"OpenAI", "org-demo", "proj_shop", "gpt-4o-mini", "AI and Machine Learning", "", "shop", 300},
-		{"Anthropic", "anthropic-demo", "wrkspc_docs", "claude-sonnet-4", "AI and Machine Learning", "", "docs", 900},
+		{"AWS", "demo-payer", "shop-prod", "Amazon Elastic Compute Cloud", "Compute", "eu-central-1", "shop", 3800, "arn:aws:ec2:eu-central-1:111122223333:instance/i-0shop0web0000001"},
+		{"AWS", "demo-payer", "shop-prod", "Amazon Relational Database Service", "Databases", "eu-central-1", "shop", 2100, "arn:aws:rds:eu-central-1:111122223333:db:shop-prod"},
+		{"AWS", "demo-payer", "shop-prod", "Amazon Simple Storage Service", "Storage", "eu-central-1", "shop", 450, "arn:aws:s3:::shop-assets"},
+		{"AWS", "demo-payer", "docs-prod", "Amazon CloudFront", "Networking", "us-east-1", "docs", 600, "arn:aws:cloudfront::111122223333:distribution/EDEMODOCS0001"},
+		{"AWS", "demo-payer", "docs-prod", "AWS Lambda", "Compute", "us-east-1", "", 120, "arn:aws:lambda:us-east-1:111122223333:function:docs-search"},
+		{"OpenAI", "org-demo", "proj_shop", "gpt-4o", "AI and Machine Learning", "", "shop", 1700, ""},
+		{"OpenAI", "org-demo", "proj_shop", "gpt-4o-mini", "AI and Machine Learning", "", "shop", 300, ""},
+		{"Anthropic", "anthropic-demo", "wrkspc_docs", "claude-sonnet-4", "AI and Machine Learning", "", "docs", 900, ""},
 	}
 	rng := rand.New(rand.NewPCG(42, 6))
 	var b strings.Builder
-	b.WriteString("ChargePeriodStart,ChargePeriodEnd,BillingPeriodStart,BillingPeriodEnd,BilledCost,EffectiveCost,ListCost,BillingCurrency,ProviderName,PublisherName,InvoiceIssuerName,BillingAccountId,SubAccountId,ServiceName,ServiceCategory,RegionId,ChargeCategory,ChargeFrequency,PricingCategory,Tags\n")
+	b.WriteString("ChargePeriodStart,ChargePeriodEnd,BillingPeriodStart,BillingPeriodEnd,BilledCost,EffectiveCost,ListCost,BillingCurrency,ProviderName,PublisherName,InvoiceIssuerName,BillingAccountId,SubAccountId,ServiceName,ServiceCategory,RegionId,ResourceId,ChargeCategory,ChargeFrequency,PricingCategory,Tags\n")
 	today := time.Unix(dayOf(now), 0).UTC()
 	for i := 60; i >= 0; i-- {
 		day := today.AddDate(0, 0, -i)
@@ -78,9 +81,9 @@ func demoCSV(now time.Time) string {
 			if l.app != "" {
 				tags = fmt.Sprintf(`{"app": "%s", "env": "prod"}`, l.app)
 			}
-			fmt.Fprintf(&b, "%s,%s,%s,%s,%s,%s,%s,USD,%s,%s,%s,%s,%s,%s,%s,%s,Usage,Usage-Based,Standard,\"%s\"\n",
+			fmt.Fprintf(&b, "%s,%s,%s,%s,%s,%s,%s,USD,%s,%s,%s,%s,%s,%s,%s,%s,%s,Usage,Usage-Based,Standard,\"%s\"\n",
 				day.Format(time.RFC3339), day.AddDate(0, 0, 1).Format(time.RFC3339), bs.Format(time.RFC3339), bs.AddDate(0, 1, 0).Format(time.RFC3339),
-				billed, effective, list, l.provider, l.provider, l.provider, l.account, l.sub, l.service, l.category, l.region,
+				billed, effective, list, l.provider, l.provider, l.provider, l.account, l.sub, l.service, l.category, l.region, l.resource,
 				strings.ReplaceAll(tags, `"`, `""`))
 		}
 	}

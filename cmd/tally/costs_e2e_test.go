@@ -316,6 +316,10 @@ func TestCostsDemo(t *testing.T) {
 		var got struct {
 			Costs struct {
 				Breakdown []struct{ Value string }
+				Resources []struct {
+					Value         string
+					EffectiveCost decimal.Decimal
+				}
 				Anomalies []struct {
 					Value, Date string
 					Impact      decimal.Decimal
@@ -326,10 +330,16 @@ func TestCostsDemo(t *testing.T) {
 			}
 		}
 		h.mustGQL(t, h.Admin, `query($from: Date!, $to: Date!) { costs(dateRange: {from: $from, to: $to}) {
-			breakdown(dimension: PROVIDER) { value } anomalies(dimension: SERVICE) { value date impact } }
+			breakdown(dimension: PROVIDER) { value } resources: breakdown(dimension: RESOURCE, limit: 3) { value effectiveCost }
+			anomalies(dimension: SERVICE) { value date impact } }
 			budgets { status { spent } } }`, vars, &got)
 		if len(got.Costs.Breakdown) != 3 {
 			t.Errorf("providers %+v, want AWS, OpenAI and Anthropic", got.Costs.Breakdown)
+		}
+		// A usual weekday bills the EC2 instance 38 dollars, the LLM rows
+		// (which name no resource) 29 together, the database 21.
+		if r := got.Costs.Resources; len(r) != 3 || !strings.Contains(r[0].Value, ":instance/") || r[1].Value != "" || !strings.Contains(r[2].Value, ":rds:") {
+			t.Errorf("resources %+v, want the EC2 instance, the rows without a resource, then the database", r)
 		}
 		spike := today.AddDate(0, 0, -5).Format(time.DateOnly)
 		found := false
