@@ -143,16 +143,7 @@ func TestAggregateMatchesOracle(t *testing.T) {
 		run := func(t *testing.T) {
 			for _, shared := range []bool{false, true} {
 				f.shared = shared
-				for _, r := range ranges {
-					for _, fc := range filterCases {
-						q := oQuery{from: r.from, to: r.to, filters: fc.filters}
-						got, err := analytics.Aggregate(ctx, d, f.toQuery(t, q), analytics.AllMetrics)
-						if err != nil {
-							t.Fatalf("%s / %s: %v", r.name, fc.name, err)
-						}
-						check(t, fmt.Sprintf("%s / %s (shared scan %v)", r.name, fc.name, shared), got, f.answer(q, all, allS)[""], false)
-					}
-				}
+				checkAggregateCases(ctx, t, d, f, fmt.Sprintf("shared scan %v", shared))
 			}
 		}
 		t.Run("incremental rollups", run)
@@ -161,6 +152,22 @@ func TestAggregateMatchesOracle(t *testing.T) {
 		}
 		t.Run("rebuilt rollups", run)
 	})
+}
+
+// checkAggregateCases compares the aggregate of every range and filter
+// case with the oracle's answer from f's raw events.
+func checkAggregateCases(ctx context.Context, t *testing.T, d *db.DB, f *fixture, label string) {
+	t.Helper()
+	for _, r := range ranges {
+		for _, fc := range filterCases {
+			q := oQuery{from: r.from, to: r.to, filters: fc.filters}
+			got, err := analytics.Aggregate(ctx, d, f.toQuery(t, q), analytics.AllMetrics)
+			if err != nil {
+				t.Fatalf("%s / %s: %v", r.name, fc.name, err)
+			}
+			check(t, fmt.Sprintf("%s / %s (%s)", r.name, fc.name, label), got, f.answer(q, all, allS)[""], false)
+		}
+	}
 }
 
 func TestBreakdownMatchesOracle(t *testing.T) {
@@ -448,16 +455,7 @@ func TestSharedScanIDBitmapMatchesOracle(t *testing.T) {
 		ctx := context.Background()
 		f := loadFixture(t, d, "Europe/Berlin", 3000)
 		f.shared = true
-		for _, r := range ranges {
-			for _, fc := range filterCases {
-				q := oQuery{from: r.from, to: r.to, filters: fc.filters}
-				got, err := analytics.Aggregate(ctx, d, f.toQuery(t, q), analytics.AllMetrics)
-				if err != nil {
-					t.Fatalf("%s / %s: %v", r.name, fc.name, err)
-				}
-				check(t, fmt.Sprintf("%s / %s", r.name, fc.name), got, f.answer(q, all, allS)[""], false)
-			}
-		}
+		checkAggregateCases(ctx, t, d, f, "id bitmap")
 		for _, fc := range []int{1, 3, 11} {
 			for _, dim := range []string{"SOURCE", "ENTRY_PAGE", "COUNTRY", "BROWSER", "DEVICE", "REGION", "PAGE"} {
 				q := oQuery{from: date(2026, 10, 17), to: date(2026, 10, 28), filters: filterCases[fc].filters}
