@@ -56,3 +56,29 @@ func TestFixed12MatchesDecimal(t *testing.T) {
 		}
 	}
 }
+
+// The index reads amounts as PostgreSQL prints them; its parser must give
+// the decimal's exact value, and refuse what does not fit.
+func TestParseFixed12(t *testing.T) {
+	for _, c := range []struct {
+		in string
+		ok bool
+	}{
+		{"0", true}, {"1.5", true}, {"-0.000000000001", true}, {"12345678901234.123456789012", true},
+		{"99999999999999999999999999.999999999999", true}, {"-42.100000000000", true},
+		{"1.0000000000001", false}, {"", false}, {"-", false}, {"1e5", false}, {".5", false}, {"1.2.3", false},
+		{"999999999999999999999999999999", false},
+	} {
+		f, ok := parseFixed12(c.in)
+		if ok != c.ok {
+			t.Errorf("%q: ok %v, want %v", c.in, ok, c.ok)
+			continue
+		}
+		if ok {
+			want := decimal.RequireFromString(c.in)
+			if got := f.decimal(); !got.Equal(want) {
+				t.Errorf("%q: got %s", c.in, got)
+			}
+		}
+	}
+}

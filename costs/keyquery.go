@@ -295,11 +295,15 @@ func resourceGroups(ctx context.Context, d *db.DB, q Query, from, to int64, limi
 			parts = append(parts, raw(lo, hi, false))
 		}
 	}
-	if d.IsPostgres() && limit > 0 && len(parts) == 0 && q.Currency != "" {
-		if len(months) == 1 {
-			return rankedMonth(ctx, d, q, months[0], limit, filter)
+	if d.IsPostgres() && limit > 0 && len(parts) == 0 && q.Currency != "" && len(months) == 1 {
+		return rankedMonth(ctx, d, q, months[0], limit, filter)
+	}
+	if d.IsPostgres() && limit > 0 && q.Currency != "" && len(q.Filters) == 0 {
+		gs, ok, err := indexedResourceTop(ctx, d, q.Currency, from, to, limit)
+		if err != nil || ok {
+			return gs, err
 		}
-		if len(months) > 1 && len(q.Filters) == 0 {
+		if len(parts) == 0 && len(months) > 1 {
 			gs, ok, err := rankedMonths(ctx, d, q, months, limit)
 			if err != nil || ok {
 				return gs, err

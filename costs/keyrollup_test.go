@@ -245,6 +245,25 @@ func checkAgainstOracle(t *testing.T, store *db.DB, rows []fixtureRow) {
 	}
 }
 
+// checkWithIndex refreshes the resource index and checks the breakdowns
+// again; on PostgreSQL the index must have been rebuilt and must have
+// answered some of them.
+func checkWithIndex(t *testing.T, d *db.DB, rows []fixtureRow) {
+	t.Helper()
+	n, err := RefreshResourceIndex(context.Background(), d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := indexAnswers.Load()
+	checkAgainstOracle(t, d, rows)
+	if d.IsPostgres() && (n == 0 || indexAnswers.Load() == before) {
+		t.Errorf("resource index: %d months rebuilt, %d breakdowns answered", n, indexAnswers.Load()-before)
+	}
+	if n, err := RefreshResourceIndex(context.Background(), d); err != nil || n != 0 {
+		t.Errorf("a second refresh rebuilt %d months (%v), want none", n, err)
+	}
+}
+
 func importCSV(t *testing.T, d *db.DB, text string) *ImportResult {
 	t.Helper()
 	res, err := ImportFOCUS(context.Background(), d, strings.NewReader(text), ImportOptions{Name: "fixture.csv"})
@@ -271,6 +290,9 @@ func TestKeyRollupBreakdownsMatchOracle(t *testing.T) {
 			defer func() { firstRankDepth = old }()
 			checkAgainstOracle(t, d, rows)
 		})
+		t.Run("with the resource index", func(t *testing.T) {
+			checkWithIndex(t, d, rows)
+		})
 		t.Run("rebuilt from the rows (the data migration)", func(t *testing.T) {
 			if err := RebuildKeyRollups(context.Background(), d); err != nil {
 				t.Fatal(err)
@@ -279,12 +301,14 @@ func TestKeyRollupBreakdownsMatchOracle(t *testing.T) {
 		})
 		t.Run("same export again", func(t *testing.T) {
 			importCSV(t, d, focusCSV(rows, "A1"))
-			checkAgainstOracle(t, d, rows)
+			checkAgainstOracle(t, d, rows) // the index is stale now
+			checkWithIndex(t, d, rows)
 		})
 		t.Run("newer export replaces", func(t *testing.T) {
 			newer := genRows(2, 2000)
 			importCSV(t, d, focusCSV(newer, "A1"))
 			checkAgainstOracle(t, d, newer)
+			checkWithIndex(t, d, newer)
 		})
 	})
 }
@@ -540,5 +564,48 @@ func TestKeyRollupConcurrentMultiExportFiles(t *testing.T) {
 			}
 		}
 		checkAgainstOracle(t, d, append(slices.Clone(x), y...))
+	})
+}
+
+// The index ranks on effective cost alone; resources tied on it must still
+// come in the breakdown's order (billed cost, then the name), across two
+// months read in part, and a tie past the limit must not push out a
+// resource that ranks above on billed cost.
+func TestResourceIndexTies(t *testing.T) {
+	var rows []fixtureRow
+	add := func(day, res string, billed, eff int64) {
+		rows = append(rows, fixtureRow{start: mustDay(day), cur: "USD", resource: res,
+			billed: decimal.New(billed, -2), eff: decimal.New(eff, -2), list: decimal.New(billed+5, -2)})
+	}
+	// Every resource's effective cost in the range is 5.00; billed cost
+	// differs, and Z's 10.00 lies outside the range.
+	for _, r := range []struct {
+		name       string
+		janB, febB int64
+		janE, febE int64
+	}{{"B", 100, 100, 250, 250}, {"A", 100, 100, 250, 250}, {"C", 50, 400, 100, 400}, {"D", 0, 700, 0, 500}} {
+		add("2025-01-30", r.name, r.janB, r.janE)
+		add("2025-02-02", r.name, r.febB, r.febE)
+	}
+	add("2025-01-02", "Z", 1000, 1000)
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		importCSV(t, d, focusCSV(rows, "T1"))
+		if _, err := RefreshResourceIndex(context.Background(), d); err != nil {
+			t.Fatal(err)
+		}
+		before := indexAnswers.Load()
+		q := Query{From: mustDay("2025-01-20"), To: mustDay("2025-02-10"), Currency: "USD"}
+		for _, limit := range []int{1, 2, 3, 10} {
+			got, err := Breakdown(context.Background(), d, q, DimResource, "", limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := oracle(rows, q, DimResource, "", limit); !sameRows(got, want) {
+				t.Errorf("limit %d: got%s\nwant%s", limit, fmtRows(got), fmtRows(want))
+			}
+		}
+		if d.IsPostgres() && indexAnswers.Load() == before {
+			t.Error("the index answered none of the breakdowns")
+		}
 	})
 }

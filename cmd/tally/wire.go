@@ -9,6 +9,7 @@ import (
 	"github.com/tallyhq/tally/analytics"
 	"github.com/tallyhq/tally/collect"
 	"github.com/tallyhq/tally/config"
+	"github.com/tallyhq/tally/costs"
 	"github.com/tallyhq/tally/costs/sqltraffic"
 	"github.com/tallyhq/tally/db"
 	"github.com/tallyhq/tally/insights"
@@ -95,6 +96,15 @@ func buildApp(ctx context.Context, d *db.DB, cfg *config.Config, log *slog.Logge
 	}
 	if err := sched.Register("cost-sync", cfg.CostSyncSchedule, res.CostSync.SyncAll); err != nil {
 		return nil, fmt.Errorf("TALLY_COST_SYNC_SCHEDULE: %w", err)
+	}
+	if err := sched.Register("cost-resource-index", "* * * * *", func(ctx context.Context) error {
+		n, err := costs.RefreshResourceIndex(ctx, d)
+		if n > 0 {
+			log.Info("costs: rebuilt the resource index of changed months", "months", n)
+		}
+		return err
+	}); err != nil {
+		return nil, err
 	}
 	// Register every job before this line.
 	sched.Start()
