@@ -82,3 +82,38 @@ func TestParseFixed12(t *testing.T) {
 		}
 	}
 }
+
+// The index's vectors give back what was put in them, and zero past their
+// end (a resource first billed after that day).
+func TestIndexVectors(t *testing.T) {
+	vals := []string{"0", "1.5", "-2.000000000001", "99999999999999999999999999.999999999999", "-99999999999999999999999999.999999999999"}
+	sums := make([]resourceSums, len(vals))
+	for i, v := range vals {
+		if !sums[i].add(v, v, v) {
+			t.Fatalf("add %s", v)
+		}
+	}
+	day := snapshotDay(sums)
+	for i, v := range vals {
+		for name, vec := range map[string][]byte{"billed": day.billed, "effective": day.effective, "list": day.list} {
+			if got := fixedAt(vec, i).decimal(); !got.Equal(decimal.RequireFromString(v)) {
+				t.Errorf("%s[%d] = %s, want %s", name, i, got, v)
+			}
+		}
+		if n := countAt(day.counts, i); n != 1 {
+			t.Errorf("count[%d] = %d", i, n)
+		}
+	}
+	if f := fixedAt(day.billed, len(vals)); f != (fixed12{}) {
+		t.Errorf("past the end: %v", f)
+	}
+	if n := countAt(day.counts, len(vals)); n != 0 {
+		t.Errorf("count past the end: %d", n)
+	}
+	// A running sum past 128 bits is refused rather than wrapped.
+	var s resourceSums
+	max := vals[3]
+	if !s.add(max, max, max) || s.add(max, max, max) {
+		t.Error("two maximal amounts must not fit one sum")
+	}
+}

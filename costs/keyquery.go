@@ -211,7 +211,9 @@ func tagBreakdown(ctx context.Context, d *db.DB, q Query, key string) ([]group, 
 // whole; a month it covers in part either adds the raw rows of the covered
 // days or takes the month and subtracts the raw rows of the other days,
 // whichever side holds fewer rows (the dimension rollup counts them), and a
-// side without rows is not read at all.
+// side without rows is not read at all. On PostgreSQL a ranked breakdown
+// that is not one whole month is first tried on the resource index
+// (resindex.go), which needs no raw rows.
 func resourceBreakdown(ctx context.Context, d *db.DB, q Query, limit int) ([]group, error) {
 	filter := func(q Query, where string, args []any) (string, []any) {
 		where, args = currencyWhere(q, where, args)
@@ -298,12 +300,12 @@ func resourceGroups(ctx context.Context, d *db.DB, q Query, from, to int64, limi
 	if d.IsPostgres() && limit > 0 && len(parts) == 0 && q.Currency != "" && len(months) == 1 {
 		return rankedMonth(ctx, d, q, months[0], limit, filter)
 	}
-	if d.IsPostgres() && limit > 0 && q.Currency != "" && len(q.Filters) == 0 {
-		gs, ok, err := indexedResourceTop(ctx, d, q.Currency, from, to, limit)
+	if d.IsPostgres() && limit > 0 && q.Currency != "" {
+		gs, ok, err := indexedResourceTop(ctx, d, q.Currency, from, to, limit, q.Filters)
 		if err != nil || ok {
 			return gs, err
 		}
-		if len(parts) == 0 && len(months) > 1 {
+		if len(parts) == 0 && len(months) > 1 && len(q.Filters) == 0 {
 			gs, ok, err := rankedMonths(ctx, d, q, months, limit)
 			if err != nil || ok {
 				return gs, err

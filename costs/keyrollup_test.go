@@ -609,3 +609,48 @@ func TestResourceIndexTies(t *testing.T) {
 		}
 	})
 }
+
+// A month whose running sums leave the index's 128 bits (credits after
+// charges near NUMERIC(38,12)'s limit) is recorded as unusable, stays on
+// the rollups with the right answers, and is not read again until it
+// changes.
+func TestResourceIndexOutOfRange(t *testing.T) {
+	huge := decimal.RequireFromString("90000000000000000000000000")
+	var rows []fixtureRow
+	for i, v := range []decimal.Decimal{huge, huge, huge.Neg()} {
+		rows = append(rows, fixtureRow{start: mustDay("2025-03-02").AddDate(0, 0, i), cur: "USD", resource: "big", billed: v, eff: v, list: v})
+	}
+	rows = append(rows, fixtureRow{start: mustDay("2025-03-05"), cur: "USD", resource: "small", billed: decimal.New(5, 0), eff: decimal.New(5, 0), list: decimal.New(5, 0)})
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		importCSV(t, d, focusCSV(rows, "H1"))
+		ctx := context.Background()
+		want := 0 // SQLite has no index
+		if d.IsPostgres() {
+			want = 1
+		}
+		if n, err := RefreshResourceIndex(ctx, d); err != nil || n != want {
+			t.Fatalf("refresh: %d months, %v; want %d", n, err, want)
+		}
+		if d.IsPostgres() {
+			var usable bool
+			if err := d.NewRaw("SELECT usable FROM cost_resource_index").Scan(ctx, &usable); err != nil || usable {
+				t.Fatalf("usable = %v (%v), want false", usable, err)
+			}
+		}
+		before := indexAnswers.Load()
+		q := Query{From: mustDay("2025-03-03"), To: mustDay("2025-03-06"), Currency: "USD"}
+		got, err := Breakdown(ctx, d, q, DimResource, "", 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := oracle(rows, q, DimResource, "", 10); !sameRows(got, want) {
+			t.Errorf("got%s\nwant%s", fmtRows(got), fmtRows(want))
+		}
+		if indexAnswers.Load() != before {
+			t.Error("the unusable index answered")
+		}
+		if n, err := RefreshResourceIndex(ctx, d); err != nil || n != 0 {
+			t.Errorf("second refresh: %d months, %v; want none", n, err)
+		}
+	})
+}

@@ -78,8 +78,6 @@ func countAt(v []byte, i int) int64 {
 	return int64(binary.LittleEndian.Uint32(v[i*4:]))
 }
 
-var errIndexRange = errors.New("a sum does not fit the index")
-
 // RefreshResourceIndex rebuilds the resource index of every month and
 // currency whose resource rollup changed since its index was built, and
 // returns how many it rebuilt. Concurrent callers (several servers, a CLI
@@ -114,17 +112,33 @@ func RefreshResourceIndex(ctx context.Context, d *db.DB) (int, error) {
 	}
 	n := 0
 	for _, s := range stale {
-		if err := buildResourceIndex(ctx, d, s.Month, s.Currency); err != nil {
-			if errors.Is(err, errIndexRange) {
-				// Such a month stays on the rollups.
-				continue
-			}
+		err := buildResourceIndex(ctx, d, s.Month, s.Currency)
+		var re *rangeError
+		if errors.As(err, &re) {
+			// Such a month stays on the rollups; recording that keeps
+			// the next refresh from reading it again.
+			err = withPgx(ctx, d, func(c *pgx.Conn) error {
+				return pgx.BeginFunc(ctx, c, func(tx pgx.Tx) error {
+					if _, err := tx.Exec(ctx, "DELETE FROM cost_resource_index_days WHERE month = $1 AND billing_currency = $2", s.Month, s.Currency); err != nil {
+						return err
+					}
+					return writeIndexKeys(ctx, tx, s.Month, s.Currency, re.version, nil, 0, false)
+				})
+			})
+		}
+		if err != nil {
 			return n, fmt.Errorf("resource index of %s %s: %w", time.Unix(s.Month, 0).UTC().Format("2006-01"), s.Currency, err)
 		}
 		n++
 	}
 	return n, nil
 }
+
+// rangeError says that a month's sums do not fit the index's 128 bits (or
+// a resource has more than 2^32 rows in a month).
+type rangeError struct{ version int64 }
+
+func (e *rangeError) Error() string { return "a sum does not fit the resource index" }
 
 // resourceSums is one resource's running sums within a month.
 type resourceSums struct {
@@ -156,7 +170,6 @@ func withPgx(ctx context.Context, d *db.DB, fn func(*pgx.Conn) error) error {
 // index stays unused until the next refresh.
 func buildResourceIndex(ctx context.Context, d *db.DB, month int64, cur string) error {
 	ms := time.Unix(month, 0).UTC()
-	days := int(ms.AddDate(0, 1, 0).Sub(ms) / (24 * time.Hour))
 	// The days are written while the rows are read, on a second
 	// connection, so that only one day's vectors are in memory (a month of
 	// 111,111 resources is 180 MB of them).
@@ -172,6 +185,7 @@ func buildResourceIndex(ctx context.Context, d *db.DB, month int64, cur string) 
 			}
 			var version int64
 			var ids []string
+			day := 0 // the day whose rows are being read, 0-based; at the end, the days written
 			err := withPgx(ctx, d, func(r *pgx.Conn) error {
 				rtx, err := r.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 				if err != nil {
@@ -190,7 +204,6 @@ func buildResourceIndex(ctx context.Context, d *db.DB, month int64, cur string) 
 				defer rows.Close()
 				pos := map[string]int{}
 				var sums []resourceSums
-				day := 0 // the day whose rows are being read, 0-based
 				var (
 					res, b, e, l string
 					start        int64
@@ -211,30 +224,33 @@ func buildResourceIndex(ctx context.Context, d *db.DB, month int64, cur string) 
 						ids = append(ids, res)
 						sums = append(sums, resourceSums{})
 					}
-					if err := sums[i].add(b, e, l); err != nil {
-						return err
+					if !sums[i].add(b, e, l) {
+						return &rangeError{version}
 					}
 				}
 				if err := rows.Err(); err != nil {
 					return fmt.Errorf("read rows: %w", err)
 				}
-				for ; day < days; day++ {
+				if len(ids) > 0 {
+					// The last day with rows; later days would repeat it.
 					if err := writeDay(day, snapshotDay(sums)); err != nil {
 						return err
 					}
+					day++
 				}
 				return nil
 			})
 			if err != nil {
 				return err
 			}
-			return writeIndexKeys(ctx, wtx, month, cur, version, ids)
+			return writeIndexKeys(ctx, wtx, month, cur, version, ids, day, true)
 		})
 	})
 }
 
-// add sums one raw row (amounts as PostgreSQL prints NUMERIC) into s.
-func (s *resourceSums) add(b, e, l string) error {
+// add sums one raw row (amounts as PostgreSQL prints NUMERIC) into s;
+// false when a sum leaves the index's range.
+func (s *resourceSums) add(b, e, l string) bool {
 	for _, a := range [...]struct {
 		text string
 		sum  *fixed12
@@ -244,14 +260,11 @@ func (s *resourceSums) add(b, e, l string) error {
 			*a.sum, ok = a.sum.plus(f)
 		}
 		if !ok {
-			return errIndexRange
+			return false
 		}
 	}
 	s.n++
-	if s.n > 1<<32-1 {
-		return errIndexRange
-	}
-	return nil
+	return s.n <= 1<<32-1
 }
 
 // parseFixed12 reads a plain decimal (an optional minus, digits, at most 12
@@ -314,7 +327,7 @@ func snapshotDay(sums []resourceSums) indexDay {
 
 // writeIndexKeys gives the month's resources their ids and records the
 // index with the version it was built from.
-func writeIndexKeys(ctx context.Context, tx pgx.Tx, month int64, cur string, version int64, ids []string) error {
+func writeIndexKeys(ctx context.Context, tx pgx.Tx, month int64, cur string, version int64, ids []string, days int, usable bool) error {
 	keys := make([]byte, 8*len(ids))
 	if len(ids) > 0 {
 		if _, err := tx.Exec(ctx, "INSERT INTO cost_resource_keys (resource_id) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING", ids); err != nil {
@@ -338,8 +351,9 @@ func writeIndexKeys(ctx context.Context, tx pgx.Tx, month int64, cur string, ver
 			binary.LittleEndian.PutUint64(keys[8*i:], uint64(k))
 		}
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO cost_resource_index (month, billing_currency, version, ids) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (month, billing_currency) DO UPDATE SET version = EXCLUDED.version, ids = EXCLUDED.ids`, month, cur, version, keys)
+	_, err := tx.Exec(ctx, `INSERT INTO cost_resource_index (month, billing_currency, version, days, usable, ids) VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (month, billing_currency) DO UPDATE SET version = EXCLUDED.version, days = EXCLUDED.days, usable = EXCLUDED.usable, ids = EXCLUDED.ids`,
+		month, cur, version, days, usable, keys)
 	return err
 }
 
@@ -350,10 +364,10 @@ type indexSpan struct {
 }
 
 // indexedResourceTop answers a ranked resource breakdown of one currency
-// over [from, to) from the resource index; ok is false when a month the
-// range touches has no current index (or a sum leaves 128 bits), and the
-// caller then uses the rollups.
-func indexedResourceTop(ctx context.Context, d *db.DB, cur string, from, to int64, limit int) (out []group, ok bool, err error) {
+// over [from, to), with filters on the resource, from the resource index;
+// ok is false when a month the range touches has no current index (or a
+// sum leaves 128 bits), and the caller then uses the rollups.
+func indexedResourceTop(ctx context.Context, d *db.DB, cur string, from, to int64, limit int, filters []Filter) (out []group, ok bool, err error) {
 	err = withPgx(ctx, d, func(c *pgx.Conn) error {
 		// One snapshot for the versions and the vectors.
 		tx, err := c.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
@@ -361,7 +375,7 @@ func indexedResourceTop(ctx context.Context, d *db.DB, cur string, from, to int6
 			return err
 		}
 		defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-		out, ok, err = indexedTop(ctx, tx, cur, from, to, limit)
+		out, ok, err = indexedTop(ctx, tx, cur, from, to, limit, filters)
 		return err
 	})
 	if err != nil {
@@ -387,7 +401,11 @@ type monthIndex struct {
 
 func (m *monthIndex) id(i int) int64 { return int64(binary.LittleEndian.Uint64(m.ids[8*i:])) }
 
-func indexedTop(ctx context.Context, tx pgx.Tx, cur string, from, to int64, limit int) ([]group, bool, error) {
+func indexedTop(ctx context.Context, tx pgx.Tx, cur string, from, to int64, limit int, filters []Filter) ([]group, bool, error) {
+	keep, err := resourceFilter(ctx, tx, filters)
+	if err != nil {
+		return nil, false, err
+	}
 	var months []*monthIndex
 	for m := monthStart(time.Unix(from, 0)); m.Unix() < to; m = m.AddDate(0, 1, 0) {
 		ms, me := m.Unix(), m.AddDate(0, 1, 0).Unix()
@@ -400,7 +418,7 @@ func indexedTop(ctx context.Context, tx pgx.Tx, cur string, from, to int64, limi
 		byMonth[m.month] = m
 		ms = append(ms, m.month)
 	}
-	rows, err := tx.Query(ctx, `SELECT v.month, i.version IS NOT DISTINCT FROM v.version, COALESCE(i.ids, ''::bytea)
+	rows, err := tx.Query(ctx, `SELECT v.month, COALESCE(i.version = v.version AND i.usable, false), COALESCE(i.days, 0), COALESCE(i.ids, ''::bytea)
 		FROM cost_resource_versions AS v LEFT JOIN cost_resource_index AS i USING (month, billing_currency)
 		WHERE v.billing_currency = $1 AND v.month = ANY($2)`, cur, ms)
 	if err != nil {
@@ -408,11 +426,16 @@ func indexedTop(ctx context.Context, tx pgx.Tx, cur string, from, to int64, limi
 	}
 	var month int64
 	var fresh bool
+	var days int
 	var ids []byte
 	stale := false
-	if _, err := pgx.ForEachRow(rows, []any{&month, &fresh, &ids}, func() error {
+	indexed := map[int64]bool{}
+	if _, err := pgx.ForEachRow(rows, []any{&month, &fresh, &days, &ids}, func() error {
 		stale = stale || !fresh
-		byMonth[month].ids = slices.Clone(ids)
+		m := byMonth[month]
+		m.ids, indexed[month] = slices.Clone(ids), true
+		// Past the last day with rows nothing changes.
+		m.lo, m.hi = min(m.lo, days), min(m.hi, days)
 		return nil
 	}); err != nil {
 		return nil, false, err
@@ -420,8 +443,9 @@ func indexedTop(ctx context.Context, tx pgx.Tx, cur string, from, to int64, limi
 	if stale {
 		return nil, false, nil
 	}
-	// A month without a version holds no resources of this currency.
-	months = slices.DeleteFunc(months, func(m *monthIndex) bool { return m.ids == nil })
+	// A month without a version holds no resources of this currency, and
+	// one whose rows all lie before the range adds nothing.
+	months = slices.DeleteFunc(months, func(m *monthIndex) bool { return !indexed[m.month] || m.lo >= m.hi })
 	var wantMonth, wantDay []int64
 	for _, m := range months {
 		for _, dd := range []int{m.lo, m.hi} {
@@ -472,11 +496,14 @@ func indexedTop(ctx context.Context, tx pgx.Tx, cur string, from, to int64, limi
 			if countAt(m.end.counts, i) == countAt(m.begin.counts, i) {
 				continue // no rows in the range
 			}
+			id := m.id(i)
+			if !keep(id) {
+				continue
+			}
 			e, ok := fixedAt(m.end.effective, i).minus(fixedAt(m.begin.effective, i))
 			if !ok {
 				return nil, false, nil
 			}
-			id := m.id(i)
 			j, seen := at[id]
 			if !seen {
 				at[id] = len(all)
@@ -581,4 +608,34 @@ func indexedTop(ctx context.Context, tx pgx.Tx, cur string, from, to int64, limi
 		return strings.Compare(a.keys[0], b.keys[0])
 	})
 	return out[:min(limit, len(out))], true, nil
+}
+
+// resourceFilter turns filters on the resource into a test on index ids,
+// with keepValue's meaning: every filter with values must hold.
+func resourceFilter(ctx context.Context, tx pgx.Tx, filters []Filter) (func(int64) bool, error) {
+	var sets []map[int64]bool
+	var exclude []bool
+	for _, f := range filters {
+		if len(f.Values) == 0 {
+			continue
+		}
+		rows, err := tx.Query(ctx, "SELECT id FROM cost_resource_keys WHERE resource_id = ANY($1::text[])", f.Values)
+		if err != nil {
+			return nil, err
+		}
+		set := map[int64]bool{}
+		var id int64
+		if _, err := pgx.ForEachRow(rows, []any{&id}, func() error { set[id] = true; return nil }); err != nil {
+			return nil, err
+		}
+		sets, exclude = append(sets, set), append(exclude, f.Exclude)
+	}
+	return func(id int64) bool {
+		for i, set := range sets {
+			if set[id] == exclude[i] {
+				return false
+			}
+		}
+		return true
+	}, nil
 }

@@ -28,11 +28,17 @@ CREATE TABLE cost_resource_versions (
 );
 --bun:split
 -- ids: the resources' ids (int64, little-endian) in the order of the day
--- vectors below; version: the month's version the index was built from.
+-- vectors below; version: the month's version the index was built from;
+-- days: how many day rows there are, up to the last day with rows (later
+-- days would repeat it); usable is false for a month whose sums do not fit
+-- the vectors, which then stays on the rollups without being rebuilt
+-- until it changes.
 CREATE TABLE cost_resource_index (
     month BIGINT NOT NULL,
     billing_currency TEXT NOT NULL,
     version BIGINT NOT NULL,
+    days SMALLINT NOT NULL,
+    usable BOOLEAN NOT NULL,
     ids BYTEA NOT NULL,
     PRIMARY KEY (month, billing_currency)
 );
