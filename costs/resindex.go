@@ -357,12 +357,6 @@ func writeIndexKeys(ctx context.Context, tx pgx.Tx, month int64, cur string, ver
 	return err
 }
 
-// indexSpan is the days [lo, hi) (0-based, lo < hi) of a month that a range covers.
-type indexSpan struct {
-	month  int64
-	lo, hi int
-}
-
 // indexedResourceTop answers a ranked resource breakdown of one currency
 // over [from, to), with filters on the resource, from the resource index;
 // ok is false when a month the range touches has no current index (or a

@@ -338,6 +338,12 @@ func cmdQuery(args []string) error {
 			r, err := costs.Breakdown(ctx, d, week, costs.DimResource, "", 10)
 			return len(r), err
 		}},
+		{"breakdown RESOURCE all but two, 7 days", func() (int, error) {
+			week := costs.Query{From: start.AddDate(0, 1, 3), To: start.AddDate(0, 1, 9),
+				Filters: []costs.Filter{{Dimension: costs.DimResource, Values: []string{"res-1", "res-2"}, Exclude: true}}}
+			r, err := costs.Breakdown(ctx, d, week, costs.DimResource, "", 10)
+			return len(r), err
+		}},
 	}
 	var total int
 	if err := d.NewSelect().Table("cost_rows").ColumnExpr("count(*)").Scan(ctx, &total); err != nil {
