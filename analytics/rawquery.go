@@ -7,8 +7,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/tallyhq/tally/db"
 )
@@ -65,17 +65,8 @@ func eachTextRow(ctx context.Context, d *db.DB, query string, args []any, fn fun
 	// bun writes the arguments into the statement as literals, as it does
 	// for every query here
 	text := d.QueryGen().FormatQuery(query, args...)
-	conn, err := d.DB.DB.Conn(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	return conn.Raw(func(dc any) error {
-		sc, ok := dc.(*stdlib.Conn)
-		if !ok {
-			return fmt.Errorf("driver connection is %T, not pgx", dc)
-		}
-		pc := sc.Conn().PgConn()
+	return d.WithPgx(ctx, func(c *pgx.Conn) error {
+		pc := c.PgConn()
 		// The settings of eachRow, in one round trip, and no parallel
 		// workers: the scan already runs two queries at once on two
 		// connections while this process decodes their rows, so on a small

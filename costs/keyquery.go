@@ -373,6 +373,18 @@ func rankedMonth(ctx context.Context, d *db.DB, q Query, month int64, limit int,
 	return resourceRows(gs), nil
 }
 
+// rankOrder is the order of a breakdown's groups: effective, then billed
+// cost descending, then the value in byte order.
+func rankOrder(a, b Amounts, va, vb string) int {
+	if c := b.EffectiveCost.Cmp(a.EffectiveCost); c != 0 {
+		return c
+	}
+	if c := b.BilledCost.Cmp(a.BilledCost); c != 0 {
+		return c
+	}
+	return strings.Compare(va, vb)
+}
+
 // resourceRows drops the currency key of resource sums.
 func resourceRows(gs []keyedSum) []group {
 	out := make([]group, 0, len(gs))
@@ -445,15 +457,7 @@ func rankedMonths(ctx context.Context, d *db.DB, q Query, months []int64, limit 
 		if err != nil {
 			return nil, false, err
 		}
-		slices.SortFunc(gs, func(a, b keyedSum) int {
-			if c := b.EffectiveCost.Cmp(a.EffectiveCost); c != 0 {
-				return c
-			}
-			if c := b.BilledCost.Cmp(a.BilledCost); c != 0 {
-				return c
-			}
-			return strings.Compare(a.keys[0], b.keys[0])
-		})
+		slices.SortFunc(gs, func(a, b keyedSum) int { return rankOrder(a.Amounts, b.Amounts, a.keys[0], b.keys[0]) })
 		// Every month read to its end: the candidates are all resources.
 		// Otherwise the limit-th must beat the bound strictly, since an
 		// unread resource equal to it could rank above on billed cost.

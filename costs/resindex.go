@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/tallyhq/tally/db"
 )
@@ -117,7 +116,7 @@ func RefreshResourceIndex(ctx context.Context, d *db.DB) (int, error) {
 		if errors.As(err, &re) {
 			// Such a month stays on the rollups; recording that keeps
 			// the next refresh from reading it again.
-			err = withPgx(ctx, d, func(c *pgx.Conn) error {
+			err = d.WithPgx(ctx, func(c *pgx.Conn) error {
 				return pgx.BeginFunc(ctx, c, func(tx pgx.Tx) error {
 					if _, err := tx.Exec(ctx, "DELETE FROM cost_resource_index_days WHERE month = $1 AND billing_currency = $2", s.Month, s.Currency); err != nil {
 						return err
@@ -146,24 +145,6 @@ type resourceSums struct {
 	billed, effective, list fixed12
 }
 
-// withPgx runs fn on one pgx connection of d's pool: the index moves
-// megabytes of bytea, which pgx sends and receives as binary parameters
-// and results instead of the hex text of formatted SQL.
-func withPgx(ctx context.Context, d *db.DB, fn func(*pgx.Conn) error) error {
-	conn, err := d.Conn(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	return conn.Raw(func(dc any) error {
-		sc, ok := dc.(*stdlib.Conn)
-		if !ok {
-			return fmt.Errorf("the resource index needs the pgx driver, got %T", dc)
-		}
-		return fn(sc.Conn())
-	})
-}
-
 // buildResourceIndex reads the raw rows of one month and currency in time
 // order, in one snapshot with the month's version, and writes the index
 // with that version: if rows change meanwhile, the version moves on and the
@@ -173,7 +154,7 @@ func buildResourceIndex(ctx context.Context, d *db.DB, month int64, cur string) 
 	// The days are written while the rows are read, on a second
 	// connection, so that only one day's vectors are in memory (a month of
 	// 111,111 resources is 180 MB of them).
-	return withPgx(ctx, d, func(w *pgx.Conn) error {
+	return d.WithPgx(ctx, func(w *pgx.Conn) error {
 		return pgx.BeginFunc(ctx, w, func(wtx pgx.Tx) error {
 			if _, err := wtx.Exec(ctx, "DELETE FROM cost_resource_index_days WHERE month = $1 AND billing_currency = $2", month, cur); err != nil {
 				return err
@@ -186,7 +167,7 @@ func buildResourceIndex(ctx context.Context, d *db.DB, month int64, cur string) 
 			var version int64
 			var ids []string
 			day := 0 // the day whose rows are being read, 0-based; at the end, the days written
-			err := withPgx(ctx, d, func(r *pgx.Conn) error {
+			err := d.WithPgx(ctx, func(r *pgx.Conn) error {
 				rtx, err := r.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 				if err != nil {
 					return err
@@ -362,7 +343,7 @@ func writeIndexKeys(ctx context.Context, tx pgx.Tx, month int64, cur string, ver
 // ok is false when a month the range touches has no current index (or a
 // sum leaves 128 bits), and the caller then uses the rollups.
 func indexedResourceTop(ctx context.Context, d *db.DB, cur string, from, to int64, limit int, filters []Filter) (out []group, ok bool, err error) {
-	err = withPgx(ctx, d, func(c *pgx.Conn) error {
+	err = d.WithPgx(ctx, func(c *pgx.Conn) error {
 		// One snapshot for the versions and the vectors.
 		tx, err := c.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 		if err != nil {
@@ -592,15 +573,7 @@ func indexedTop(ctx context.Context, tx pgx.Tx, cur string, from, to int64, limi
 		out[i] = group{keys: []string{name[a.id]}, Amounts: Amounts{Currency: cur,
 			BilledCost: billed[i].decimal(), EffectiveCost: a.effective.decimal(), ListCost: list[i].decimal()}}
 	}
-	slices.SortFunc(out, func(a, b group) int {
-		if c := b.EffectiveCost.Cmp(a.EffectiveCost); c != 0 {
-			return c
-		}
-		if c := b.BilledCost.Cmp(a.BilledCost); c != 0 {
-			return c
-		}
-		return strings.Compare(a.keys[0], b.keys[0])
-	})
+	slices.SortFunc(out, func(a, b group) int { return rankOrder(a.Amounts, b.Amounts, a.keys[0], b.keys[0]) })
 	return out[:min(limit, len(out))], true, nil
 }
 

@@ -5,6 +5,7 @@ package db
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"net/url"
@@ -13,7 +14,8 @@ import (
 	"strings"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib" // also registers the "pgx" database/sql driver
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/pgdialect"
 	"github.com/uptrace/bun/dialect/sqlitedialect"
@@ -139,4 +141,27 @@ func scrub(msg string, u *url.URL) string {
 		}
 	}
 	return msg
+}
+
+// WithPgx runs fn on one pgx connection of a PostgreSQL pool, for what
+// database/sql does badly: binary bytea in and out, the raw text of many
+// rows. A connection that fn leaves inside a transaction is dropped from
+// the pool rather than reused.
+func (d *DB) WithPgx(ctx context.Context, fn func(*pgx.Conn) error) error {
+	conn, err := d.DB.DB.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return conn.Raw(func(dc any) error {
+		sc, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("driver connection is %T, not pgx", dc)
+		}
+		err := fn(sc.Conn())
+		if sc.Conn().PgConn().TxStatus() != 'I' {
+			return errors.Join(err, driver.ErrBadConn)
+		}
+		return err
+	})
 }
