@@ -292,8 +292,8 @@ func parseFixed12(s string) (fixed12, bool) {
 // indexDay is one day's vectors.
 type indexDay struct{ counts, billed, effective, list []byte }
 
-// snapshotDay encodes the running sums at the end of a day. Days after the
-// last row repeat the same vectors: a range's end is read as one row.
+// snapshotDay encodes the running sums at the end of a day. A day without
+// rows repeats the day before, so that a range's end is always one row.
 func snapshotDay(sums []resourceSums) indexDay {
 	v := indexDay{counts: make([]byte, 4*len(sums)), billed: make([]byte, 16*len(sums)),
 		effective: make([]byte, 16*len(sums)), list: make([]byte, 16*len(sums))}

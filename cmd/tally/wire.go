@@ -97,17 +97,38 @@ func buildApp(ctx context.Context, d *db.DB, cfg *config.Config, log *slog.Logge
 	if err := sched.Register("cost-sync", cfg.CostSyncSchedule, res.CostSync.SyncAll); err != nil {
 		return nil, fmt.Errorf("TALLY_COST_SYNC_SCHEDULE: %w", err)
 	}
-	if err := sched.Register("cost-resource-index", "* * * * *", func(ctx context.Context) error {
-		n, err := costs.RefreshResourceIndex(ctx, d)
-		if n > 0 {
-			log.Info("costs: rebuilt the resource index of changed months", "months", n)
-		}
-		return err
-	}); err != nil {
-		return nil, err
-	}
 	// Register every job before this line.
 	sched.Start()
 	a.closers = append(a.closers, sched.Stop)
+	a.closers = append(a.closers, startResourceIndexer(d, 30*time.Second, log))
 	return a, nil
+}
+
+// startResourceIndexer refreshes the costs' resource index at start and then
+// every period, until the returned stop is called. It is not a scheduled
+// job: every replica may run it (concurrent refreshes skip each other), and
+// a job would record a run twice a minute forever.
+func startResourceIndexer(d *db.DB, every time.Duration, log *slog.Logger) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			n, err := costs.RefreshResourceIndex(ctx, d)
+			switch {
+			case err != nil && ctx.Err() == nil:
+				log.Warn("costs: resource index refresh failed; resource breakdowns use the rollups meanwhile", "err", err)
+			case n > 0:
+				log.Info("costs: rebuilt the resource index of changed months", "months", n)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
 }
