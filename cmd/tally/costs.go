@@ -47,9 +47,9 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	// The rows are in; the index that speeds up resource breakdowns is
 	// derived from them, and queries do without it until it is rebuilt
-	// (the server's job does that too), so a failure here is a warning.
+	// (a running server does that too), so a failure here is a warning.
 	if _, err := costs.RefreshResourceIndex(ctx, d); err != nil {
-		fmt.Fprintf(stderr, "warning: %v (resource breakdowns stay exact, only slower, until the server's job rebuilds it)\n", err)
+		fmt.Fprintf(stderr, "warning: %v (resource breakdowns stay exact, only slower, until a server rebuilds it)\n", err)
 	}
 	return nil
 }
