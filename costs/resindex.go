@@ -27,16 +27,7 @@ import (
 // imports; a month whose index is missing or older than its rollup is
 // answered from the rollups as before, so answers never depend on it.
 
-// fixed12 arithmetic on whole values, for the index's sums.
-
-func (f fixed12) plus(x fixed12) (fixed12, bool) {
-	lo, carry := bits.Add64(f.lo, x.lo, 0)
-	hi := f.hi + x.hi + int64(carry)
-	if (f.hi >= 0) == (x.hi >= 0) && (hi >= 0) != (f.hi >= 0) {
-		return f, false
-	}
-	return fixed12{hi, lo}, true
-}
+// More fixed12 arithmetic, for the index's sums.
 
 func (f fixed12) minus(x fixed12) (fixed12, bool) { return f.plus(x.neg()) }
 
@@ -159,7 +150,9 @@ func buildResourceIndex(ctx context.Context, d *db.DB, month int64, cur string) 
 			if _, err := wtx.Exec(ctx, "DELETE FROM cost_resource_index_days WHERE month = $1 AND billing_currency = $2", month, cur); err != nil {
 				return err
 			}
-			writeDay := func(day int, v indexDay) error {
+			var v indexDay
+			writeDay := func(day int, sums []resourceSums) error {
+				v.encode(sums)
 				_, err := wtx.Exec(ctx, `INSERT INTO cost_resource_index_days (month, billing_currency, day, row_counts, billed, effective, list)
 					VALUES ($1, $2, $3, $4, $5, $6, $7)`, month, cur, day+1, v.counts, v.billed, v.effective, v.list)
 				return err
@@ -194,7 +187,7 @@ func buildResourceIndex(ctx context.Context, d *db.DB, month int64, cur string) 
 						return fmt.Errorf("read rows: %w", err)
 					}
 					for dd := int((start - month) / 86400); day < dd; day++ {
-						if err := writeDay(day, snapshotDay(sums)); err != nil {
+						if err := writeDay(day, sums); err != nil {
 							return err
 						}
 					}
@@ -214,7 +207,7 @@ func buildResourceIndex(ctx context.Context, d *db.DB, month int64, cur string) 
 				}
 				if len(ids) > 0 {
 					// The last day with rows; later days would repeat it.
-					if err := writeDay(day, snapshotDay(sums)); err != nil {
+					if err := writeDay(day, sums); err != nil {
 						return err
 					}
 					day++
@@ -292,18 +285,24 @@ func parseFixed12(s string) (fixed12, bool) {
 // indexDay is one day's vectors.
 type indexDay struct{ counts, billed, effective, list []byte }
 
-// snapshotDay encodes the running sums at the end of a day. A day without
-// rows repeats the day before, so that a range's end is always one row.
-func snapshotDay(sums []resourceSums) indexDay {
-	v := indexDay{counts: make([]byte, 4*len(sums)), billed: make([]byte, 16*len(sums)),
-		effective: make([]byte, 16*len(sums)), list: make([]byte, 16*len(sums))}
+// encode sets v to the running sums at the end of a day, reusing v's
+// memory: a month of 111,111 resources is 5.8 MB a day. A day without rows
+// repeats the day before, so that a range's end is always one row.
+func (v *indexDay) encode(sums []resourceSums) {
+	grow := func(b []byte, n int) []byte {
+		if b == nil || cap(b) < n { // nil would be NULL, and a day before any row is empty
+			return make([]byte, n, n+n/4)
+		}
+		return b[:n]
+	}
+	v.counts, v.billed = grow(v.counts, 4*len(sums)), grow(v.billed, 16*len(sums))
+	v.effective, v.list = grow(v.effective, 16*len(sums)), grow(v.list, 16*len(sums))
 	for i, s := range sums {
 		binary.LittleEndian.PutUint32(v.counts[4*i:], uint32(s.n))
 		s.billed.put(v.billed[16*i:])
 		s.effective.put(v.effective[16*i:])
 		s.list.put(v.list[16*i:])
 	}
-	return v
 }
 
 // writeIndexKeys gives the month's resources their ids and records the

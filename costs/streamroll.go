@@ -168,14 +168,22 @@ func (f *fixed12) add(d decimal.Decimal) bool {
 	if c < 0 {
 		x = x.neg()
 	}
-	sumLo, carry := bits.Add64(f.lo, x.lo, 0)
-	sumHi := f.hi + x.hi + int64(carry)
-	// Signed overflow: both operands of one sign, the result of the other.
-	if (f.hi >= 0) == (x.hi >= 0) && (sumHi >= 0) != (f.hi >= 0) {
-		return false
+	sum, ok := f.plus(x)
+	if ok {
+		*f = sum
 	}
-	f.hi, f.lo = sumHi, sumLo
-	return true
+	return ok
+}
+
+// plus returns f+x; false (and f) when the sum overflows.
+func (f fixed12) plus(x fixed12) (fixed12, bool) {
+	lo, carry := bits.Add64(f.lo, x.lo, 0)
+	hi := f.hi + x.hi + int64(carry)
+	// Signed overflow: both operands of one sign, the result of the other.
+	if (f.hi >= 0) == (x.hi >= 0) && (hi >= 0) != (f.hi >= 0) {
+		return f, false
+	}
+	return fixed12{hi, lo}, true
 }
 
 func (f fixed12) neg() fixed12 {
